@@ -1,0 +1,7 @@
+"""skgalaxy: deep learning for galaxy images, the scikit-learn way."""
+
+__version__ = "0.1.0.dev0"
+
+from .preprocessing import ArcsinhScaler  # noqa: E402
+
+__all__ = ["ArcsinhScaler", "__version__"]

@@ -1,0 +1,197 @@
+"""Private machinery every torch-backed estimator shares.
+
+Seeding, device choice, building skorch nets with a batched data iterator, and
+gradient-free batched inference. Estimators call these; none re-implements them.
+"""
+
+import contextlib
+import math
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from torch.utils.data import Subset
+
+__all__ = [
+    "BatchIterator",
+    "TorchEstimatorMixin",
+    "draw_seed",
+    "make_net",
+    "resolve_device",
+    "torch_seed",
+]
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a concrete torch device string.
+
+    ``"auto"`` picks CUDA when it is available and the CPU otherwise; ``"cpu"``,
+    ``"cuda"`` and ``"cuda:N"`` are taken as they are, and CUDA must then exist.
+    """
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string, got {type(device).__name__}.")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return device
+    if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was asked for, but CUDA is not available on this "
+                "machine; use device='auto' or 'cpu'."
+            )
+        return device
+    raise ValueError(
+        f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}."
+    )
+
+
+def draw_seed(random_state):
+    """Draw one integer seed for torch from a scikit-learn ``random_state``."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+@contextlib.contextmanager
+def torch_seed(seed, device="cpu"):
+    """Run a block with torch seeded by ``seed``, restoring the caller's RNG after.
+
+    The global CPU generator (and the CUDA generator of ``device``) is forked,
+    so the caller's random state is the same after the block as before it.
+    """
+    devices = []
+    if str(device).startswith("cuda"):
+        index = torch.device(device).index
+        devices = [torch.cuda.current_device() if index is None else index]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _dataset_tensors(dataset):
+    """The X and y tensors behind a skorch ``Dataset`` or a ``Subset`` of one."""
+    indices = None
+    if isinstance(dataset, Subset):
+        dataset, indices = dataset.dataset, torch.as_tensor(dataset.indices)
+    X = torch.as_tensor(dataset.X)
+    y = None if dataset.y is None else torch.as_tensor(dataset.y)
+    if indices is not None:
+        X = X[indices]
+        y = None if y is None else y[indices]
+    return X, y
+
+
+class BatchIterator:
+    """Mini-batches sliced from whole tensors, for skorch's ``iterator_train``.
+
+    skorch's default ``DataLoader`` fetches every sample with ``__getitem__`` and
+    collates them again; slicing the tensors keeps data handling out of the
+    training time. Shuffling uses torch's global generator, which the estimators
+    seed.
+
+    Parameters
+    ----------
+    dataset : skorch.dataset.Dataset or torch.utils.data.Subset
+        Holds ``X`` (and ``y``, possibly None) as arrays or tensors.
+    batch_size : int, default=64
+    shuffle : bool, default=False
+    drop_last : bool, default=False
+    """
+
+    def __init__(self, dataset, batch_size=64, shuffle=False, drop_last=False):
+        self.X, self.y = _dataset_tensors(dataset)
+        self.batch_size = len(self.X) if batch_size == -1 else batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+
+    def __len__(self):
+        n = len(self.X) / self.batch_size
+        return math.floor(n) if self.drop_last else math.ceil(n)
+
+    def __iter__(self):
+        n = len(self.X)
+        order = torch.randperm(n) if self.shuffle else None
+        stop = n - n % self.batch_size if self.drop_last else n
+        for start in range(0, stop, self.batch_size):
+            idx = (
+                slice(start, start + self.batch_size)
+                if order is None
+                else order[start : start + self.batch_size]
+            )
+            Xb = self.X[idx]
+            # skorch expects a (X, y) pair; unsupervised nets get a placeholder.
+            yb = torch.zeros(len(Xb)) if self.y is None else self.y[idx]
+            yield Xb, yb
+
+
+def make_net(net_class, module, *, device, verbose, batch_size, **params):
+    """Build an uninitialised skorch net from a module *class*.
+
+    Parameters
+    ----------
+    net_class : type
+        ``skorch.NeuralNet`` or a subclass.
+    module : type
+        A ``torch.nn.Module`` class; its arguments come in ``params`` as
+        ``module__<name>``. A class, never an instance, so nothing trained
+        leaks between clones.
+    device : str
+        A resolved device (see :func:`resolve_device`).
+    verbose : int
+    batch_size : int
+    **params
+        Any other skorch parameter (criterion, optimizer, callbacks, ...).
+    """
+    if not isinstance(module, type):
+        raise TypeError("make_net takes a module class, not an instance.")
+    defaults = {
+        "iterator_train": BatchIterator,
+        "iterator_train__shuffle": True,
+        "iterator_valid": BatchIterator,
+        "train_split": None,
+    }
+    return net_class(
+        module,
+        device=device,
+        verbose=int(verbose),
+        batch_size=batch_size,
+        **{**defaults, **params},
+    )
+
+
+class TorchEstimatorMixin:
+    """Shared behaviour of the skorch-backed estimators.
+
+    Expects the estimator to have ``device``, ``random_state`` and ``verbose``
+    parameters and, once fitted, a skorch net in ``net_``.
+    """
+
+    def _fit_device(self):
+        return resolve_device(self.device)
+
+    def _infer(self, forward, X, batch_size=256):
+        """Apply ``forward`` to NCHW tensor ``X`` batch by batch without gradients.
+
+        The module is put in eval mode for the call and its mode restored after.
+        Returns the CPU tensor (or tuple of tensors) of concatenated outputs.
+        """
+        module = self.net_.module_
+        device = self.net_.device
+        was_training = module.training
+        module.eval()
+        outputs = []
+        try:
+            with torch.inference_mode():
+                for start in range(0, len(X), batch_size):
+                    out = forward(X[start : start + batch_size].to(device))
+                    outputs.append(
+                        tuple(o.cpu() for o in out)
+                        if isinstance(out, tuple)
+                        else out.cpu()
+                    )
+        finally:
+            module.train(was_training)
+        if outputs and isinstance(outputs[0], tuple):
+            return tuple(torch.cat(parts) for parts in zip(*outputs))
+        return torch.cat(outputs)

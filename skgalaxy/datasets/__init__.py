@@ -1,0 +1,27 @@
+"""Data sets: synthetic galaxies, Galaxy10 files and real-image cutouts."""
+
+from ._files import load_images, load_npz_images, locate_gz1
+from ._galaxy10 import (
+    GALAXY10_REMOTE,
+    GALAXY10_SDSS_CLASSES,
+    fetch_galaxy10,
+    get_data_home,
+    load_galaxy10,
+    resize_images,
+)
+from ._synthetic import ANOMALY_TYPES, GALAXY10_CLASSES, make_galaxies
+
+__all__ = [
+    "ANOMALY_TYPES",
+    "GALAXY10_CLASSES",
+    "GALAXY10_REMOTE",
+    "GALAXY10_SDSS_CLASSES",
+    "fetch_galaxy10",
+    "get_data_home",
+    "load_galaxy10",
+    "load_images",
+    "load_npz_images",
+    "locate_gz1",
+    "make_galaxies",
+    "resize_images",
+]

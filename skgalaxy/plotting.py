@@ -1,0 +1,67 @@
+"""Figures: image grids per class (matplotlib is an optional dependency)."""
+
+import numpy as np
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "skgalaxy.plotting needs matplotlib: pip install 'skgalaxy[plot]'"
+        ) from exc
+    return plt
+
+
+def _displayable(image):
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
+    return np.clip(image, 0, 1)
+
+
+def plot_class_grid(images, target, target_names, n_per_class=8, title=None):
+    """A grid of example images, one row per class.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, H, W, 3)
+        uint8, or float in [0, 1].
+    target : ndarray of shape (n,)
+        Indices into ``target_names``.
+    target_names : sequence of str
+    n_per_class : int, default=8
+    title : str, default=None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from skgalaxy.datasets import make_galaxies
+    >>> from skgalaxy.plotting import plot_class_grid
+    >>> data = make_galaxies(30, image_size=32, classes=[0, 2], random_state=0)
+    >>> fig = plot_class_grid(data.images, data.target, data.target_names, 4)
+    >>> len(fig.axes)
+    8
+    """
+    plt = _pyplot()
+    rows = len(target_names)
+    fig, axes = plt.subplots(
+        rows, n_per_class, squeeze=False, figsize=(1.1 * n_per_class, 1.25 * rows)
+    )
+    for row, name in enumerate(target_names):
+        members = np.flatnonzero(np.asarray(target) == row)[:n_per_class]
+        for col, ax in enumerate(axes[row]):
+            ax.axis("off")
+            if col < len(members):
+                ax.imshow(_displayable(images[members[col]]))
+        axes[row, 0].set_title(str(name), fontsize=8, loc="left")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,139 @@
+"""Preprocessing of galaxy images."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._images import input_ndim, restore_layout, validate_images
+
+__all__ = ["ArcsinhScaler"]
+
+
+class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Arcsinh stretch followed by per-channel maximum normalisation.
+
+    The astronomers' recipe for survey cutouts: ``arcsinh(X / softening)``
+    compresses the dynamic range of bright cores while keeping faint outskirts
+    linear, then each channel is divided by the largest absolute value it takes
+    on the training data, so non-negative training images lie in [0, 1] per
+    channel. The transform is exactly invertible.
+
+    Parameters
+    ----------
+    softening : float, default=20.0
+        Flux (in input units) below which the stretch is linear.
+    per_channel : bool, default=True
+        Normalise each channel by its own maximum; if False, use one maximum
+        over all channels (keeps colour ratios).
+    image_shape : tuple of int (height, width, channels) or None, default=None
+        Shape of the images when ``X`` is given flat as ``(n_samples,
+        height * width * channels)``. If None, it is read from 4-D input or
+        inferred from the number of features (``3 * s**2`` features are
+        ``(s, s, 3)`` images, ``s**2`` are ``(s, s, 1)``, anything else one
+        channel per feature).
+
+    Attributes
+    ----------
+    scale_ : ndarray of shape (n_channels,)
+        The divisor of each channel after the stretch.
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the training images.
+    input_ndim_ : int
+        4 if fitted on NHWC images, 2 if fitted on flat rows.
+    n_features_in_ : int
+        Number of values per image.
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame passed to ``fit``, if it had string names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalaxy.preprocessing import ArcsinhScaler
+    >>> X = np.random.default_rng(0).uniform(0, 255, size=(10, 8, 8, 3))
+    >>> scaler = ArcsinhScaler().fit(X)
+    >>> Xt = scaler.transform(X)
+    >>> Xt.shape, bool(Xt.max() <= 1.0)
+    ((10, 8, 8, 3), True)
+    >>> bool(np.allclose(scaler.inverse_transform(Xt), X))
+    True
+    """
+
+    _parameter_constraints = {
+        "softening": [Interval(Real, 0, None, closed="neither")],
+        "per_channel": ["boolean"],
+        "image_shape": [tuple, list, None],
+    }
+
+    def __init__(self, softening=20.0, per_channel=True, image_shape=None):
+        self.softening = softening
+        self.per_channel = per_channel
+        self.image_shape = image_shape
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the per-channel maximum of the stretched training images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Training images (uint8 or float).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ArcsinhScaler
+        """
+        images = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        peak = np.abs(np.arcsinh(images / self.softening)).max(axis=(0, 1, 2))
+        if not self.per_channel:
+            peak = np.full_like(peak, peak.max())
+        self.scale_ = np.where(peak > 0, peak, 1.0).astype(np.float64)
+        return self
+
+    def transform(self, X):
+        """Stretch and normalise images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+
+        Returns
+        -------
+        X_scaled : ndarray of the same shape as ``X``
+            float32 for integer input, otherwise the dtype of ``X``.
+        """
+        check_is_fitted(self)
+        images = validate_images(self, X, reset=False)
+        scaled = np.arcsinh(images / self.softening) / self.scale_.astype(images.dtype)
+        return restore_layout(scaled, input_ndim(X))
+
+    def inverse_transform(self, X):
+        """Undo :meth:`transform` exactly (up to floating point).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Scaled images.
+
+        Returns
+        -------
+        X_original : ndarray of the same shape as ``X``
+        """
+        check_is_fitted(self)
+        images = validate_images(self, X, reset=False)
+        original = np.sinh(images * self.scale_.astype(images.dtype)) * self.softening
+        return restore_layout(original, input_ndim(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,183 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from skorch import NeuralNet
+from torch.utils.data import Subset
+
+from skgalaxy._base import (
+    BatchIterator,
+    TorchEstimatorMixin,
+    draw_seed,
+    make_net,
+    resolve_device,
+    torch_seed,
+)
+
+
+class Tiny(torch.nn.Module):
+    def __init__(self, n_in=4, n_out=2):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_in, n_out)
+        self.dropout = torch.nn.Dropout(0.5)
+
+    def forward(self, X):
+        return self.dropout(self.linear(X))
+
+
+def _fitted_net(**params):
+    X = torch.randn(20, 4)
+    y = torch.randn(20, 2)
+    net = make_net(
+        NeuralNet,
+        Tiny,
+        device="cpu",
+        verbose=0,
+        batch_size=8,
+        criterion=torch.nn.MSELoss,
+        max_epochs=2,
+        **params,
+    )
+    return net.fit(X, y), X
+
+
+def test_resolve_device_auto_follows_cuda_availability(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda"
+    assert resolve_device("cuda:1") == "cuda:1"
+    assert resolve_device(torch.device("cpu")) == "cpu"
+
+
+def test_resolve_device_rejects_missing_cuda_and_unknown_names(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        resolve_device("cuda")
+    with pytest.raises(ValueError, match="'auto', 'cpu'"):
+        resolve_device("gpu")
+    with pytest.raises(TypeError, match="device must be a string"):
+        resolve_device(0)
+
+
+def test_draw_seed_is_reproducible():
+    assert draw_seed(3) == draw_seed(3)
+    assert draw_seed(3) != draw_seed(4)
+    assert 0 <= draw_seed(None) < 2**31
+
+
+def test_torch_seed_leaves_the_callers_rng_state_untouched():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    with torch_seed(7):
+        inside = torch.rand(3)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+    with torch_seed(7):
+        np.testing.assert_array_equal(torch.rand(3), inside)
+
+
+def test_fitting_a_net_inside_torch_seed_keeps_global_state_and_is_repeatable():
+    state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()
+    weights = []
+    for _ in range(2):
+        with torch_seed(0):
+            net, _ = _fitted_net()
+        weights.append(net.module_.linear.weight.detach().clone())
+    assert torch.equal(torch.get_rng_state(), state)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    assert torch.equal(weights[0], weights[1])
+
+
+class _Data:
+    def __init__(self, X, y=None):
+        self.X, self.y = X, y
+
+
+def test_batch_iterator_visits_every_sample_once_per_epoch():
+    X = torch.arange(10).float()[:, None]
+    y = torch.arange(10)
+    with torch_seed(0):
+        batches = list(BatchIterator(_Data(X, y), batch_size=4, shuffle=True))
+    assert [len(b[0]) for b in batches] == [4, 4, 2]
+    seen = torch.cat([b[1] for b in batches])
+    assert sorted(seen.tolist()) == list(range(10))
+    assert seen.tolist() != list(range(10))  # shuffled (fixed by the seed below)
+    for Xb, yb in batches:
+        np.testing.assert_array_equal(Xb[:, 0], yb)
+
+
+def test_batch_iterator_drop_last_subset_and_missing_y():
+    X = np.arange(10, dtype=np.float32)[:, None]
+    subset = Subset(_Data(X), [1, 3, 5, 7, 9])
+    iterator = BatchIterator(subset, batch_size=2, drop_last=True)
+    batches = list(iterator)
+    assert len(iterator) == len(batches) == 2
+    np.testing.assert_array_equal(
+        torch.cat([b[0] for b in batches])[:, 0], [1, 3, 5, 7]
+    )
+    assert all(torch.equal(b[1], torch.zeros(2)) for b in batches)
+    assert len(BatchIterator(_Data(X), batch_size=-1)) == 1
+
+
+def test_make_net_takes_a_class_not_an_instance():
+    with pytest.raises(TypeError, match="module class"):
+        make_net(
+            NeuralNet,
+            Tiny(),
+            device="cpu",
+            verbose=0,
+            batch_size=4,
+            criterion=torch.nn.MSELoss,
+        )
+
+
+def test_make_net_uses_the_batch_iterator():
+    net, _ = _fitted_net()
+    assert net.iterator_train is BatchIterator
+    assert net.iterator_valid is BatchIterator
+    assert len(net.history) == 2
+
+
+class Holder(TorchEstimatorMixin):
+    def __init__(self, net):
+        self.net_ = net
+
+
+def test_infer_batches_without_gradients_in_eval_mode():
+    net, X = _fitted_net()
+    net.module_.train()
+    holder = Holder(net)
+    modes = []
+
+    def forward(xb):
+        modes.append(net.module_.training)
+        out = net.module_(xb)
+        assert not out.requires_grad
+        return out, out.sum(dim=1)
+
+    out, total = holder._infer(forward, X, batch_size=7)
+    assert modes == [False, False, False]
+    assert net.module_.training  # mode restored
+    net.module_.eval()
+    with torch.no_grad():
+        expected = net.module_(X)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(total, expected.sum(dim=1))
+
+
+def test_net_saved_from_a_gpu_loads_on_the_cpu(monkeypatch):
+    """Simulate a CUDA-fitted net unpickled where no GPU exists."""
+    net, X = _fitted_net()
+    net.module_.eval()
+    expected = net.module_(X).detach()
+    net.device = "cuda"
+    blob = pickle.dumps(net)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(Warning, match="cuda|CUDA"):
+        restored = pickle.loads(blob)
+    assert str(restored.device) == "cpu"
+    restored.module_.eval()
+    torch.testing.assert_close(restored.module_(X), expected)

@@ -1,0 +1,53 @@
+"""scikit-learn's common checks over every public estimator of skgalaxy."""
+
+import inspect
+
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import skgalaxy
+
+# Parameters that keep the torch estimators fast under the checks (tiny nets,
+# few epochs). Estimators absent here are checked with their defaults.
+FAST_PARAMS = {}
+
+# The one table of checks that cannot apply, with the reason, per estimator.
+EXPECTED_FAILED_CHECKS = {}
+
+
+def public_estimators():
+    """Every estimator class that ``skgalaxy`` exports."""
+    return [
+        obj
+        for name in skgalaxy.__all__
+        if inspect.isclass(obj := getattr(skgalaxy, name))
+        and issubclass(obj, BaseEstimator)
+    ]
+
+
+def _instances():
+    return [cls(**FAST_PARAMS.get(cls.__name__, {})) for cls in public_estimators()]
+
+
+def test_every_public_estimator_is_checked():
+    assert {type(est).__name__ for est in _instances()} >= {"ArcsinhScaler"}
+    unknown = set(EXPECTED_FAILED_CHECKS) - {c.__name__ for c in public_estimators()}
+    assert not unknown, f"expected failures listed for unknown estimators {unknown}"
+
+
+@parametrize_with_checks(
+    _instances(),
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
+        type(est).__name__, {}
+    ),
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("cls", public_estimators(), ids=lambda c: c.__name__)
+def test_docstring_has_numpydoc_sections(cls):
+    doc = inspect.getdoc(cls)
+    for section in ("Parameters", "Attributes", "Examples"):
+        assert f"\n{section}\n---" in doc, f"{cls.__name__} lacks {section}"
