@@ -1,0 +1,331 @@
+import hashlib
+import http.server
+import socket
+import threading
+from functools import partial
+
+import h5py
+import numpy as np
+import pytest
+
+from skgalaxy.cli import main
+from skgalaxy.datasets import (
+    ANOMALY_TYPES,
+    GALAXY10_CLASSES,
+    fetch_galaxy10,
+    get_data_home,
+    load_galaxy10,
+    load_images,
+    load_npz_images,
+    locate_gz1,
+    make_galaxies,
+    resize_images,
+)
+
+
+def _moments(images):
+    """Light-weighted ellipticity, concentration and red/blue ratio per image."""
+    flux = images.astype(float)
+    light = flux.sum(axis=-1)
+    light = np.clip(light - np.median(light, axis=(1, 2), keepdims=True), 0, None)
+    size = light.shape[1]
+    y, x = np.mgrid[:size, :size]
+    total = light.sum(axis=(1, 2))
+    cx = (light * x).sum(axis=(1, 2)) / total
+    cy = (light * y).sum(axis=(1, 2)) / total
+    dx, dy = x - cx[:, None, None], y - cy[:, None, None]
+    mxx = (light * dx**2).sum(axis=(1, 2)) / total
+    myy = (light * dy**2).sum(axis=(1, 2)) / total
+    mxy = (light * dx * dy).sum(axis=(1, 2)) / total
+    root = np.sqrt((mxx - myy) ** 2 + 4 * mxy**2)
+    ellipticity = root / (mxx + myy)
+    r2 = dx**2 + dy**2
+    concentration = (light * (r2 < 9)).sum(axis=(1, 2)) / total
+    colour = flux[..., 0].sum(axis=(1, 2)) / flux[..., 2].sum(axis=(1, 2))
+    return ellipticity, concentration, colour
+
+
+def test_all_classes_shapes_dtypes_and_balance():
+    data = make_galaxies(103, image_size=32, random_state=0)
+    assert data.images.shape == (103, 32, 32, 3)
+    assert data.images.dtype == np.uint8
+    assert list(data.target_names) == list(GALAXY10_CLASSES)
+    counts = np.bincount(data.target, minlength=10)
+    assert counts.min() == 10 and counts.max() == 11
+    assert not data.is_anomaly.any()
+    assert data.images.std() > 5  # not blank
+    X, y = make_galaxies(10, image_size=32, random_state=0, return_X_y=True)
+    assert X.shape == (10, 32, 32, 3) and y.dtype == np.int64
+
+
+def test_deterministic_for_a_seed():
+    a = make_galaxies(30, image_size=32, random_state=5)
+    b = make_galaxies(30, image_size=32, random_state=5)
+    c = make_galaxies(30, image_size=32, random_state=6)
+    np.testing.assert_array_equal(a.images, b.images)
+    np.testing.assert_array_equal(a.target, b.target)
+    assert not np.array_equal(a.images, c.images)
+
+
+def test_float_output_and_noise_control():
+    noisy = make_galaxies(20, image_size=32, random_state=0, as_float=True)
+    clean = make_galaxies(20, image_size=32, random_state=0, as_float=True, noise=0)
+    assert noisy.images.dtype == np.float32
+    assert 0 <= noisy.images.min() and noisy.images.max() <= 1
+    # Same seed, same galaxies: the two differ by the pixel noise alone.
+    assert np.abs(noisy.images - clean.images).mean() > 0.01
+    roughness = [np.abs(np.diff(x.images, axis=2)).mean() for x in (noisy, clean)]
+    assert roughness[0] > 2 * roughness[1]
+
+
+def test_classes_differ_in_measurable_ways():
+    names = [
+        "round_smooth",
+        "cigar_shaped_smooth",
+        "unbarred_loose_spiral",
+        "edge_on_without_bulge",
+    ]
+    data = make_galaxies(160, classes=names, noise=0, random_state=1)
+    ellipticity, concentration, colour = _moments(data.images)
+
+    def mean(values, name):
+        return values[data.target == names.index(name)].mean()
+
+    assert (
+        mean(ellipticity, "cigar_shaped_smooth")
+        > mean(ellipticity, "round_smooth") + 0.3
+    )
+    assert mean(ellipticity, "edge_on_without_bulge") > 0.6
+    assert mean(concentration, "round_smooth") > mean(
+        concentration, "unbarred_loose_spiral"
+    )
+    assert mean(colour, "round_smooth") > mean(colour, "unbarred_loose_spiral") + 0.1
+
+
+def test_look_alike_classes_overlap():
+    """Round vs in-between smooth galaxies share axis ratios: not separable by shape."""
+    data = make_galaxies(
+        200,
+        classes=["round_smooth", "in_between_round_smooth"],
+        noise=0,
+        random_state=2,
+    )
+    ellipticity, _, _ = _moments(data.images)
+    round_e, between_e = ellipticity[data.target == 0], ellipticity[data.target == 1]
+    assert between_e.mean() > round_e.mean()
+    assert (between_e < round_e.max()).mean() > 0.1
+
+
+def test_anomalies_are_mixed_in_with_labels():
+    data = make_galaxies(200, image_size=32, anomaly_fraction=0.15, random_state=0)
+    assert list(data.target_names) == list(GALAXY10_CLASSES) + list(ANOMALY_TYPES)
+    assert data.is_anomaly.sum() == 30
+    counts = np.bincount(data.target[data.is_anomaly] - 10, minlength=3)
+    np.testing.assert_array_equal(counts, [10, 10, 10])
+    one = make_galaxies(
+        50,
+        image_size=32,
+        classes=[2],
+        anomalies=["lens"],
+        anomaly_fraction=0.2,
+        random_state=0,
+    )
+    assert list(one.target_names) == ["round_smooth", "lens"]
+    assert np.bincount(one.target).tolist() == [40, 10]
+
+
+def test_saturated_stars_are_brighter_than_normal_galaxies():
+    data = make_galaxies(
+        60,
+        image_size=32,
+        classes=["round_smooth"],
+        anomalies=["saturated_star"],
+        anomaly_fraction=0.5,
+        random_state=0,
+    )
+    saturated = (data.images == 255).all(axis=-1).sum(axis=(1, 2))
+    assert (
+        saturated[data.is_anomaly].mean() > 5 * saturated[~data.is_anomaly].mean() + 1
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"classes": ["spiral_galaxy"]}, "Unknown class"),
+        ({"classes": [12]}, "out of range"),
+        ({"classes": []}, "At least one"),
+        ({"anomaly_fraction": 0.1, "anomalies": ["ufo"]}, "Unknown anomaly"),
+        ({"anomalies": ["lens"]}, "anomaly_fraction is 0"),
+        ({"n_samples": -3}, "n_samples"),
+        ({"anomaly_fraction": 1.5}, "anomaly_fraction"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    kwargs = {"n_samples": 10, "image_size": 16, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        make_galaxies(**kwargs)
+
+
+def test_resize_by_area_averaging():
+    image = np.zeros((1, 4, 4, 1), np.float32)
+    image[0, :2, :2] = 4.0
+    out = resize_images(image, 2)
+    np.testing.assert_allclose(out[0, :, :, 0], [[4, 0], [0, 0]])
+    odd = resize_images(np.full((2, 69, 69, 3), 200, np.uint8), 64)
+    assert odd.dtype == np.uint8 and (odd == 200).all()
+
+
+def _write_galaxy10(path, n=24, size=69):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    labels = np.arange(n) % 10
+    with h5py.File(path, "w") as f:
+        f["images"] = images
+        f["ans"] = labels.astype(np.uint8)
+    return images, labels
+
+
+@pytest.mark.parametrize("size, variant", [(69, "sdss"), (160, "decals")])
+def test_load_galaxy10_reads_in_chunks_and_resizes(tmp_path, size, variant):
+    path = tmp_path / "g10.h5"
+    images, labels = _write_galaxy10(path, size=size)
+    data = load_galaxy10(path, image_size=32, chunk_size=5)
+    assert data.images.shape == (24, 32, 32, 3) and data.images.dtype == np.uint8
+    np.testing.assert_array_equal(data.target, labels)
+    assert data.variant == variant and len(data.target_names) == 10
+    np.testing.assert_array_equal(data.images, resize_images(images, 32))
+
+
+def test_load_galaxy10_rejects_other_files(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_galaxy10(tmp_path / "missing.h5")
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"not hdf5 at all")
+    with pytest.raises(ValueError, match="HDF5"):
+        load_galaxy10(junk)
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = np.zeros(3)
+    with pytest.raises(ValueError, match="'images' and 'ans'"):
+        load_galaxy10(other)
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """A loopback HTTP server over a folder; yields (folder, base_url)."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_downloads_verifies_and_caches(http_folder, tmp_path):
+    folder, base = http_folder
+    _, labels = _write_galaxy10(folder / "Galaxy10.h5")
+    digest = hashlib.sha256((folder / "Galaxy10.h5").read_bytes()).hexdigest()
+    cache = tmp_path / "cache"
+    data = fetch_galaxy10(
+        "sdss", data_home=cache, url=f"{base}/Galaxy10.h5", sha256=digest, verbose=False
+    )
+    np.testing.assert_array_equal(data.target, labels)
+    assert [p.name for p in cache.iterdir()] == ["Galaxy10.h5"]
+    (folder / "Galaxy10.h5").unlink()  # the cached copy is used from now on
+    again = fetch_galaxy10(
+        "sdss", data_home=cache, url=f"{base}/Galaxy10.h5", sha256=digest, verbose=False
+    )
+    np.testing.assert_array_equal(again.images, data.images)
+
+
+def test_fetch_with_a_wrong_checksum_leaves_nothing(http_folder, tmp_path):
+    folder, base = http_folder
+    _write_galaxy10(folder / "Galaxy10.h5")
+    cache = tmp_path / "cache"
+    with pytest.raises(OSError, match="Checksum mismatch"):
+        fetch_galaxy10(
+            "sdss",
+            data_home=cache,
+            url=f"{base}/Galaxy10.h5",
+            sha256="0" * 64,
+            verbose=False,
+        )
+    assert list(cache.iterdir()) == []
+
+
+def test_fetch_offline_and_not_cached(http_folder, tmp_path):
+    _, base = http_folder
+    cache = tmp_path / "cache"
+    with pytest.raises(OSError, match="Could not download"):
+        fetch_galaxy10("sdss", data_home=cache, url=f"{base}/absent.h5", verbose=False)
+    with socket.socket() as unused:  # a port nobody listens on: as if offline
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(OSError, match="offline"):
+        fetch_galaxy10(
+            "sdss", data_home=cache, url=f"http://127.0.0.1:{port}/g.h5", verbose=False
+        )
+    with pytest.raises(OSError, match="download_if_missing=False"):
+        fetch_galaxy10("decals", data_home=cache, download_if_missing=False)
+    with pytest.raises(ValueError, match="variant"):
+        fetch_galaxy10("hubble", data_home=cache)
+    assert list(cache.iterdir()) == []
+
+
+def test_data_home_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKGALAXY_DATA", str(tmp_path / "from_env"))
+    assert get_data_home() == tmp_path / "from_env"
+    assert (tmp_path / "from_env").is_dir()
+
+
+def test_npz_loader_and_dispatch(tmp_path):
+    path = tmp_path / "cut.npz"
+    rng = np.random.default_rng(0)
+    np.savez(
+        path,
+        images=rng.integers(0, 255, (6, 16, 16, 3), dtype=np.uint8),
+        labels=np.array([0, 1, 0, 1, 0, 1]),
+        class_names=np.array(["a", "b"]),
+        objid=np.arange(6),
+    )
+    data = load_npz_images(path)
+    assert data.images.shape == (6, 16, 16, 3)
+    assert list(data.target_names) == ["a", "b"]
+    np.testing.assert_array_equal(data.objid, np.arange(6))
+    assert load_images(path, image_size=8).images.shape == (6, 8, 8, 3)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, pixels=np.zeros(3))
+    with pytest.raises(ValueError, match="'images'"):
+        load_npz_images(bad)
+    with pytest.raises(ValueError, match="Unknown image file format"):
+        load_images(tmp_path / "x.fits")
+
+
+def test_locate_gz1_honours_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKGALAXY_GZ1", str(tmp_path / "absent.npz"))
+    assert locate_gz1() is None
+    target = tmp_path / "gz1.npz"
+    target.write_bytes(b"")
+    monkeypatch.setenv("SKGALAXY_GZ1", str(target))
+    assert locate_gz1() == target
+
+
+def test_real_gz1_file(gz1_path):
+    data = load_npz_images(gz1_path)
+    assert data.images.shape == (5286, 64, 64, 3)
+    assert np.bincount(data.target).tolist() == [3716, 331, 349, 798, 92]
+
+
+def test_demo_reads_galaxy10_h5(tmp_path, capsys):
+    path = tmp_path / "g10.h5"
+    _write_galaxy10(path, n=30)
+    assert (
+        main(["demo", "--data", str(path), "--out", str(tmp_path / "r"), "--quick"])
+        == 0
+    )
+    assert "30 images of shape (64, 64, 3)" in capsys.readouterr().out
