@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0.dev0"
 
+from .classification import GalaxyCNNClassifier  # noqa: E402
 from .preprocessing import ArcsinhScaler  # noqa: E402
 
-__all__ = ["ArcsinhScaler", "__version__"]
+__all__ = ["ArcsinhScaler", "GalaxyCNNClassifier", "__version__"]

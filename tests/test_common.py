@@ -10,7 +10,19 @@ import skgalaxy
 
 # Parameters that keep the torch estimators fast under the checks (tiny nets,
 # few epochs). Estimators absent here are checked with their defaults.
-FAST_PARAMS = {}
+FAST_PARAMS = {
+    "GalaxyCNNClassifier": dict(
+        filters=(8, 16),
+        convs_per_block=1,
+        dense_units=16,
+        max_epochs=15,
+        batch_size=32,
+        lr=1e-2,
+        input_noise=0.0,
+        device="cpu",
+        random_state=0,
+    ),
+}
 
 # The one table of checks that cannot apply, with the reason, per estimator.
 EXPECTED_FAILED_CHECKS = {}

@@ -1,0 +1,60 @@
+"""Shared helpers of the benchmark scripts: data, machine facts, RESULTS.md."""
+
+import datetime
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+MORPHOLOGY_CLASSES = ("elliptical", "spiral", "edge_on", "merger")
+
+
+def load_gz1_morphology():
+    """Real SDSS cutouts with the 4-class task: the two spiral classes merged."""
+    from skgalaxy.datasets import load_npz_images, locate_gz1
+
+    path = locate_gz1()
+    if path is None:
+        sys.exit("gz1_sdss_64.npz not found: set SKGALAXY_GZ1 or put ../shared beside")
+    data = load_npz_images(path)
+    names = [str(n) for n in data.target_names]
+    merged = np.array([n if not n.startswith("spiral") else "spiral" for n in names])
+    y = merged[data.target]
+    return data.images, y
+
+
+def machine():
+    return (
+        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def record(name, title, body):
+    """Replace (or append) the section ``name`` of RESULTS.md."""
+    command = "python " + " ".join([f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    section = (
+        f"<!-- {name}:start -->\n## {title}\n\n"
+        f"Date: {datetime.date.today()} · machine: {machine()} · command: `{command}`\n\n"
+        f"{body}\n<!-- {name}:end -->"
+    )
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    RESULTS.write_text(text)
+    print(f"recorded in {RESULTS}")

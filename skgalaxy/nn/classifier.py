@@ -1,0 +1,60 @@
+"""The galaxy morphology CNN."""
+
+import torch
+from torch import nn
+
+from .augment import Augment
+from .blocks import conv_backbone
+
+
+class GalaxyCNN(nn.Module):
+    """Small CNN: conv blocks, global average pooling, a dense embedding layer.
+
+    Parameters
+    ----------
+    in_channels : int
+    n_classes : int
+    filters : sequence of int
+        Output channels of the conv blocks.
+    kernel_size : int
+    convs_per_block : int
+    dense_units : int
+        Width of the embedding layer.
+    dropout : float
+        Dropout before and after the embedding layer.
+    augment : bool
+        Random dihedral transforms in training mode.
+    flips : bool
+        Allow mirror images among them.
+    max_shift : int
+        Random shifts in training mode, in pixels.
+    input_noise : float
+        Gaussian noise added to the input in training mode.
+    """
+
+    def __init__(self, in_channels=3, n_classes=10, filters=(32, 64, 128),
+                 kernel_size=3, convs_per_block=1, dense_units=128, dropout=0.3,
+                 augment=True, flips=True, max_shift=0, input_noise=0.0):
+        super().__init__()
+        self.augment = Augment(augment, flips, max_shift, input_noise)
+        self.features = conv_backbone(in_channels, filters, kernel_size,
+                                      convs_per_block)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.embedding = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(filters[-1], dense_units),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Sequential(nn.Dropout(dropout),
+                                  nn.Linear(dense_units, n_classes))
+        # NHWC memory makes the convolutions about 1.5x faster on CPU.
+        self.to(memory_format=torch.channels_last)
+
+    def embed(self, x):
+        """The penultimate representation (after the dense layer's ReLU)."""
+        x = self.augment(x).contiguous(memory_format=torch.channels_last)
+        return self.embedding(self.pool(self.features(x)))
+
+    def forward(self, x):
+        return self.head(self.embed(x))

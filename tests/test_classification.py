@@ -1,0 +1,195 @@
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from skgalaxy import ArcsinhScaler, GalaxyCNNClassifier
+from skgalaxy.classification import _class_weights
+from skgalaxy.datasets import make_galaxies
+
+SMALL = dict(
+    filters=(8, 16),
+    dense_units=16,
+    max_epochs=3,
+    batch_size=16,
+    device="cpu",
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def galaxies():
+    """Round smooth vs edge-on galaxies, 16 px, string labels."""
+    data = make_galaxies(
+        96,
+        image_size=16,
+        classes=["round_smooth", "edge_on_with_bulge"],
+        random_state=0,
+    )
+    X = ArcsinhScaler().fit_transform(data.images)
+    return X, data.target_names[data.target]
+
+
+@pytest.fixture(scope="module")
+def fitted(galaxies):
+    X, y = galaxies
+    return GalaxyCNNClassifier(**SMALL).fit(X, y)
+
+
+def test_learns_an_easy_morphology_task(galaxies):
+    X, y = galaxies
+    clf = GalaxyCNNClassifier(**{**SMALL, "max_epochs": 12, "lr": 5e-3}).fit(
+        X[:64], y[:64]
+    )
+    assert clf.score(X[64:], y[64:]) >= 0.8
+
+
+def test_probabilities_classes_and_embeddings(fitted, galaxies):
+    X, y = galaxies
+    assert list(fitted.classes_) == ["edge_on_with_bulge", "round_smooth"]
+    proba = fitted.predict_proba(X)
+    assert proba.dtype == np.float64 and proba.shape == (96, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(fitted.predict(X), fitted.classes_[proba.argmax(1)])
+    embedding = fitted.transform(X)
+    assert embedding.shape == (96, 16)
+    assert list(fitted.get_feature_names_out()[:2]) == [
+        "galaxycnnclassifier0",
+        "galaxycnnclassifier1",
+    ]
+    assert fitted.n_iter_ == 3
+
+
+def test_flat_input_gives_the_same_predictions(fitted, galaxies):
+    X, _ = galaxies
+    np.testing.assert_allclose(
+        fitted.predict_proba(X.reshape(96, -1)), fitted.predict_proba(X)
+    )
+
+
+def test_tta_makes_predictions_invariant_to_the_dihedral_group(fitted, galaxies):
+    X, _ = galaxies
+    rotated = np.rot90(X, 1, axes=(1, 2))
+    mirrored = X[:, :, ::-1]
+    proba = fitted.predict_proba(X)
+    np.testing.assert_allclose(fitted.predict_proba(rotated), proba, atol=1e-5)
+    np.testing.assert_allclose(fitted.predict_proba(mirrored), proba, atol=1e-5)
+    plain = clone(fitted).set_params(tta=False)
+    plain.net_, plain.classes_ = fitted.net_, fitted.classes_
+    for attr in ("image_shape_", "input_ndim_", "n_features_in_"):
+        setattr(plain, attr, getattr(fitted, attr))
+    assert not np.allclose(plain.predict_proba(rotated), plain.predict_proba(X))
+
+
+def test_same_random_state_same_model_and_global_rng_untouched(galaxies):
+    X, y = galaxies
+    torch.manual_seed(1)
+    expected_next = torch.rand(2)
+    torch.manual_seed(1)
+    a = GalaxyCNNClassifier(**SMALL).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(torch.rand(2), expected_next)
+    b = GalaxyCNNClassifier(**SMALL).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    c = GalaxyCNNClassifier(**{**SMALL, "random_state": 1}).fit(X, y).predict_proba(X)
+    assert not np.array_equal(a, c)
+
+
+def test_class_weights():
+    classes = np.array(["a", "b"])
+    y = np.array([0, 0, 0, 1])  # inverse frequency: 4/6, 4/2 -> relative 1 : 3
+    torch.testing.assert_close(
+        _class_weights("balanced", classes, y), torch.tensor([0.5, 1.5])
+    )
+    sqrt = _class_weights("balanced_sqrt", classes, y)
+    assert float(sqrt[1] / sqrt[0]) == pytest.approx(3**0.5)
+    torch.testing.assert_close(
+        _class_weights({"b": 3.0}, classes, y), torch.tensor([0.5, 1.5])
+    )
+    assert _class_weights(None, classes, y) is None
+    with pytest.raises(ValueError, match="not in y"):
+        _class_weights({"c": 2.0}, classes, y)
+
+
+def test_schedules_and_optimizers(galaxies):
+    X, y = galaxies
+    cosine = GalaxyCNNClassifier(**SMALL).fit(X, y)
+    assert cosine.net_.optimizer_.param_groups[0]["lr"] < 0.3 * cosine.lr
+    constant = GalaxyCNNClassifier(
+        **SMALL, lr_schedule="constant", optimizer="sgd", class_weight=None
+    ).fit(X, y)
+    assert constant.net_.optimizer_.param_groups[0]["lr"] == constant.lr
+    assert isinstance(constant.net_.optimizer_, torch.optim.SGD)
+
+
+def test_early_stopping_holds_out_data_and_stops(galaxies):
+    X, y = galaxies
+    clf = GalaxyCNNClassifier(
+        **{**SMALL, "max_epochs": 60, "lr": 5e-2},
+        early_stopping=True,
+        patience=2,
+        validation_fraction=0.25,
+    ).fit(X, y)
+    assert "valid_loss" in clf.net_.history[-1]
+    assert clf.n_iter_ < 60
+    losses = clf.net_.history[:, "valid_loss"]
+    # Stopped because the best epoch lies `patience` epochs back (or fewer).
+    assert int(np.argmin(losses)) >= clf.n_iter_ - 1 - 2
+
+
+def test_no_augmentation_and_no_flips(galaxies):
+    X, y = galaxies
+    clf = GalaxyCNNClassifier(**SMALL, augment=False, flips=False).fit(X, y)
+    assert not clf.net_.module_.augment.dihedral
+    assert not clf.net_.module_.augment.flips
+    assert clf.net_.module_.augment.max_shift == 0
+
+
+def test_verbose_prints_the_epoch_table(galaxies, capsys):
+    X, y = galaxies
+    GalaxyCNNClassifier(**SMALL).fit(X, y)
+    assert capsys.readouterr().out == ""
+    GalaxyCNNClassifier(**{**SMALL, "verbose": 1}).fit(X, y)
+    assert "train_loss" in capsys.readouterr().out
+
+
+def test_bad_inputs(fitted, galaxies):
+    X, y = galaxies
+    bad = X.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        GalaxyCNNClassifier(**SMALL).fit(bad, y)
+    with pytest.raises(ValueError, match="channels"):
+        fitted.predict(X[..., :1])
+    with pytest.raises(ValueError, match="shape"):
+        fitted.predict(np.zeros((2, 32, 32, 3)))
+    with pytest.raises(ValueError, match="1 class"):
+        GalaxyCNNClassifier(**SMALL).fit(X, np.full(len(X), "spiral"))
+    with pytest.raises(ValueError, match="optimizer"):
+        GalaxyCNNClassifier(optimizer="rmsprop").fit(X, y)
+    with pytest.raises(ValueError, match="CUDA is not available|cuda"):
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
+        GalaxyCNNClassifier(**{**SMALL, "device": "cuda"}).fit(X, y)
+    assert np.isnan(bad[0, 0, 0, 0])  # the caller's array is left as it was
+
+
+def test_pipeline_grid_search_and_cross_validation(galaxies):
+    X, y = galaxies
+    pipe = make_pipeline(ArcsinhScaler(), GalaxyCNNClassifier(**SMALL))
+    search = GridSearchCV(pipe, {"galaxycnnclassifier__dropout": [0.0, 0.5]}, cv=2)
+    search.fit(X, y)
+    assert search.best_params_["galaxycnnclassifier__dropout"] in (0.0, 0.5)
+    scores = cross_val_score(GalaxyCNNClassifier(**SMALL), X, y, cv=2)
+    assert scores.shape == (2,) and np.all((0 <= scores) & (scores <= 1))
+
+
+def test_joblib_round_trip_gives_identical_probabilities(fitted, galaxies, tmp_path):
+    X, _ = galaxies
+    path = tmp_path / "clf.joblib"
+    joblib.dump(fitted, path)
+    restored = joblib.load(path)
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+    assert not hasattr(clone(fitted), "net_")

@@ -1,0 +1,74 @@
+import importlib
+import pkgutil
+import sys
+
+import torch
+
+import skgalaxy.nn
+from skgalaxy.nn.augment import (
+    Augment,
+    dihedral,
+    dihedral_transforms,
+    random_dihedral,
+    random_shift,
+)
+from skgalaxy.nn.blocks import conv_backbone
+from skgalaxy.nn.classifier import GalaxyCNN
+
+
+def test_nn_never_imports_scikit_learn():
+    for info in pkgutil.iter_modules(skgalaxy.nn.__path__):
+        module = importlib.import_module(f"skgalaxy.nn.{info.name}")
+        source = open(module.__file__).read()
+        assert "sklearn" not in source, info.name
+    assert "skgalaxy.nn" in sys.modules
+
+
+def test_dihedral_group_has_eight_distinct_elements():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    images = [dihedral(x, k) for k in dihedral_transforms()]
+    assert len({tuple(im.flatten().tolist()) for im in images}) == 8
+    torch.testing.assert_close(dihedral(dihedral(x, 1), 3), x)
+    assert dihedral_transforms(square=False) == [0, 2, 4, 6]
+    assert dihedral_transforms(flips=False) == [0, 1, 2, 3]
+
+
+def test_random_dihedral_transforms_each_image_by_a_group_element():
+    torch.manual_seed(0)
+    x = torch.rand(32, 2, 5, 5)
+    out = random_dihedral(x, [0, 1, 2, 3])
+    for original, transformed in zip(x, out):
+        candidates = [dihedral(original[None], k)[0] for k in range(4)]
+        assert any(torch.equal(transformed, c) for c in candidates)
+    assert not torch.equal(out, x)
+
+
+def test_random_shift_moves_content_within_bounds():
+    torch.manual_seed(0)
+    x = torch.zeros(50, 1, 9, 9)
+    x[:, :, 4, 4] = 1.0
+    out = random_shift(x, 2)
+    assert out.shape == x.shape
+    positions = out[:, 0].flatten(1).argmax(1)
+    rows, cols = positions // 9, positions % 9
+    assert rows.min() >= 2 and rows.max() <= 6 and cols.min() >= 2 and cols.max() <= 6
+    assert len(set(positions.tolist())) > 5
+    torch.testing.assert_close(out.sum(dim=(1, 2, 3)), torch.ones(50))
+
+
+def test_augment_is_identity_in_eval_mode():
+    aug = Augment(dihedral=True, max_shift=2, noise=0.5).eval()
+    x = torch.rand(4, 3, 8, 8)
+    assert aug(x) is x
+    aug.train()
+    assert not torch.equal(aug(x), x)
+
+
+def test_backbone_halves_the_size_per_block_and_cnn_shapes():
+    backbone = conv_backbone(3, (4, 8, 16))
+    assert backbone(torch.rand(2, 3, 64, 64)).shape == (2, 16, 8, 8)
+    model = GalaxyCNN(3, 5, filters=(4, 8), dense_units=6).eval()
+    x = torch.rand(3, 3, 16, 16)
+    assert model(x).shape == (3, 5)
+    assert model.embed(x).shape == (3, 6)
+    assert model(torch.rand(2, 7, 1, 1)[:, :3]).shape == (2, 5)  # 1x1 images pass
