@@ -44,10 +44,13 @@ def markdown_table(header, rows):
 
 def record(name, title, body):
     """Replace (or append) the section ``name`` of RESULTS.md."""
-    command = "python " + " ".join([f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    command = "python " + " ".join(
+        [f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]
+    )
     section = (
         f"<!-- {name}:start -->\n## {title}\n\n"
-        f"Date: {datetime.date.today()} · machine: {machine()} · command: `{command}`\n\n"
+        f"Date: {datetime.date.today()} · machine: {machine()} · "
+        f"command: `{command}`\n\n"
         f"{body}\n<!-- {name}:end -->"
     )
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"

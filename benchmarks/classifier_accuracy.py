@@ -69,7 +69,10 @@ def main():
         )
         scaler = ArcsinhScaler().fit(X_tr)
         pred, fit_time = reference_recipe(
-            scaler.transform(X_tr), y_tr, scaler.transform(X_te), seed,
+            scaler.transform(X_tr),
+            y_tr,
+            scaler.transform(X_te),
+            seed,
             epochs=2 if args.quick else 15,
         )
         rows["reference recipe (plain PyTorch)"].append(scores(y_te, pred, fit_time))
@@ -78,17 +81,29 @@ def main():
         start = time.perf_counter()
         model.fit(X_tr, y_tr)
         fit_time = time.perf_counter() - start
-        rows["GalaxyCNNClassifier()"].append(scores(y_te, model.predict(X_te), fit_time))
+        rows["GalaxyCNNClassifier()"].append(
+            scores(y_te, model.predict(X_te), fit_time)
+        )
         for name, runs in rows.items():
-            print(f"seed {seed} {name}: " + ", ".join(
-                f"{k}={v:.3f}" for k, v in runs[-1].items()))
+            print(
+                f"seed {seed} {name}: "
+                + ", ".join(f"{k}={v:.3f}" for k, v in runs[-1].items())
+            )
     keys = ["accuracy", "macro_f1", "merger_recall", "fit_s"]
     table = markdown_table(
-        ["model", *[f"{k} (median)" for k in keys], "accuracy per seed", "macro-F1 per seed"],
         [
-            [name, *[f"{np.median([r[k] for r in runs]):.3f}" for k in keys],
-             " ".join(f"{r['accuracy']:.3f}" for r in runs),
-             " ".join(f"{r['macro_f1']:.3f}" for r in runs)]
+            "model",
+            *[f"{k} (median)" for k in keys],
+            "accuracy per seed",
+            "macro-F1 per seed",
+        ],
+        [
+            [
+                name,
+                *[f"{np.median([r[k] for r in runs]):.3f}" for k in keys],
+                " ".join(f"{r['accuracy']:.3f}" for r in runs),
+                " ".join(f"{r['macro_f1']:.3f}" for r in runs),
+            ]
             for name, runs in rows.items()
         ],
     )

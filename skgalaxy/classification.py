@@ -15,7 +15,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.dataset import Dataset
@@ -245,15 +249,25 @@ class GalaxyCNNClassifier(
         callbacks = []
         if self.lr_schedule == "cosine":
             callbacks.append(
-                ("lr_schedule", LRScheduler(
-                    policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                    T_max=self.max_epochs))
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                        T_max=self.max_epochs,
+                    ),
+                )
             )
         if self.early_stopping:
             callbacks.append(
-                ("early_stopping", EarlyStopping(
-                    monitor="valid_loss", patience=self.patience, load_best=True,
-                    sink=print if self.verbose else (lambda *a: None)))
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.patience,
+                        load_best=True,
+                        sink=print if self.verbose else (lambda *a: None),
+                    ),
+                )
             )
         return callbacks
 
@@ -264,8 +278,10 @@ class GalaxyCNNClassifier(
             return X_t, y_t, None
         try:
             train, valid = train_test_split(
-                np.arange(len(X)), test_size=self.validation_fraction,
-                stratify=y_indices, random_state=seed,
+                np.arange(len(X)),
+                test_size=self.validation_fraction,
+                stratify=y_indices,
+                random_state=seed,
             )
         except ValueError as exc:
             raise ValueError(

@@ -65,3 +65,44 @@ def plot_class_grid(images, target, target_names, n_per_class=8, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_confusion_matrix(y_true, y_pred, labels, display_labels=None):
+    """Row-normalised confusion matrix (scikit-learn's display, readable labels).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+    labels : sequence
+        The classes, in display order.
+    display_labels : sequence of str, default=None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from skgalaxy.plotting import plot_confusion_matrix
+    >>> fig = plot_confusion_matrix([0, 1, 1], [0, 1, 0], labels=[0, 1])
+    >>> fig.axes[0].get_xlabel()
+    'Predicted label'
+    """
+    plt = _pyplot()
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    size = 2.5 + 0.55 * len(labels)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ConfusionMatrixDisplay.from_predictions(
+        y_true,
+        y_pred,
+        labels=labels,
+        display_labels=display_labels,
+        normalize="true",
+        values_format=".2f",
+        ax=ax,
+        colorbar=False,
+        xticks_rotation="vertical",
+    )
+    fig.tight_layout()
+    return fig

@@ -323,9 +323,9 @@ def test_real_gz1_file(gz1_path):
 
 def test_demo_reads_galaxy10_h5(tmp_path, capsys):
     path = tmp_path / "g10.h5"
-    _write_galaxy10(path, n=30)
+    _write_galaxy10(path, n=60)
     assert (
         main(["demo", "--data", str(path), "--out", str(tmp_path / "r"), "--quick"])
         == 0
     )
-    assert "30 images of shape (64, 64, 3)" in capsys.readouterr().out
+    assert "60 images of shape (64, 64, 3)" in capsys.readouterr().out

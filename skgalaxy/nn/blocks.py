@@ -12,8 +12,13 @@ def conv_block(in_channels, out_channels, kernel_size=3, n_convs=1, pool=True):
     layers = []
     for i in range(n_convs):
         layers += [
-            nn.Conv2d(in_channels if i == 0 else out_channels, out_channels,
-                      kernel_size, padding=kernel_size // 2, bias=False),
+            nn.Conv2d(
+                in_channels if i == 0 else out_channels,
+                out_channels,
+                kernel_size,
+                padding=kernel_size // 2,
+                bias=False,
+            ),
             nn.BatchNorm2d(out_channels),
             nn.ReLU(inplace=True),
         ]
@@ -26,6 +31,8 @@ def conv_backbone(in_channels, filters, kernel_size=3, n_convs=1):
     """A stack of :func:`conv_block` s with ``filters`` output channels each."""
     channels = [in_channels, *filters]
     return nn.Sequential(
-        *(conv_block(c_in, c_out, kernel_size, n_convs)
-          for c_in, c_out in zip(channels[:-1], channels[1:]))
+        *(
+            conv_block(c_in, c_out, kernel_size, n_convs)
+            for c_in, c_out in zip(channels[:-1], channels[1:])
+        )
     )

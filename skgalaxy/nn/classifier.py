@@ -30,15 +30,31 @@ class GalaxyCNN(nn.Module):
         Random shifts in training mode, in pixels.
     input_noise : float
         Gaussian noise added to the input in training mode.
+    channels_last : bool
+        Keep weights and activations in NHWC memory order, about 1.5x faster
+        convolutions on CPU.
     """
 
-    def __init__(self, in_channels=3, n_classes=10, filters=(32, 64, 128),
-                 kernel_size=3, convs_per_block=1, dense_units=128, dropout=0.3,
-                 augment=True, flips=True, max_shift=0, input_noise=0.0):
+    def __init__(
+        self,
+        in_channels=3,
+        n_classes=10,
+        filters=(32, 64, 128),
+        kernel_size=3,
+        convs_per_block=1,
+        dense_units=128,
+        dropout=0.3,
+        augment=True,
+        flips=True,
+        max_shift=0,
+        input_noise=0.0,
+        channels_last=True,
+    ):
         super().__init__()
         self.augment = Augment(augment, flips, max_shift, input_noise)
-        self.features = conv_backbone(in_channels, filters, kernel_size,
-                                      convs_per_block)
+        self.features = conv_backbone(
+            in_channels, filters, kernel_size, convs_per_block
+        )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.embedding = nn.Sequential(
             nn.Flatten(),
@@ -46,14 +62,17 @@ class GalaxyCNN(nn.Module):
             nn.Linear(filters[-1], dense_units),
             nn.ReLU(inplace=True),
         )
-        self.head = nn.Sequential(nn.Dropout(dropout),
-                                  nn.Linear(dense_units, n_classes))
-        # NHWC memory makes the convolutions about 1.5x faster on CPU.
-        self.to(memory_format=torch.channels_last)
+        self.head = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(dense_units, n_classes)
+        )
+        self.memory_format = (
+            torch.channels_last if channels_last else torch.contiguous_format
+        )
+        self.to(memory_format=self.memory_format)
 
     def embed(self, x):
         """The penultimate representation (after the dense layer's ReLU)."""
-        x = self.augment(x).contiguous(memory_format=torch.channels_last)
+        x = self.augment(x).contiguous(memory_format=self.memory_format)
         return self.embedding(self.pool(self.features(x)))
 
     def forward(self, x):
