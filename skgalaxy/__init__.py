@@ -4,5 +4,11 @@ __version__ = "0.1.0.dev0"
 
 from .classification import GalaxyCNNClassifier  # noqa: E402
 from .preprocessing import ArcsinhScaler  # noqa: E402
+from .representation import FlowVAETransformer  # noqa: E402
 
-__all__ = ["ArcsinhScaler", "GalaxyCNNClassifier", "__version__"]
+__all__ = [
+    "ArcsinhScaler",
+    "FlowVAETransformer",
+    "GalaxyCNNClassifier",
+    "__version__",
+]

@@ -67,7 +67,7 @@ def _as_float(X):
     return X.astype(np.float32)
 
 
-def validate_images(estimator, X, *, reset, image_shape=None):
+def validate_images(estimator, X, *, reset, image_shape=None, min_samples=1):
     """Validate image input and return it as a float NHWC array.
 
     Parameters
@@ -83,6 +83,8 @@ def validate_images(estimator, X, *, reset, image_shape=None):
         Whether this is a call of ``fit``.
     image_shape : tuple of int or None
         The ``image_shape`` parameter of the estimator, used for 2-D input.
+    min_samples : int, default=1
+        Fewest images accepted (networks with BatchNorm train on 2 or more).
 
     Returns
     -------
@@ -92,7 +94,13 @@ def validate_images(estimator, X, *, reset, image_shape=None):
     """
     ndim = _ndim(X)
     if ndim == 4:
-        X = check_array(X, allow_nd=True, dtype="numeric", ensure_all_finite=True)
+        X = check_array(
+            X,
+            allow_nd=True,
+            dtype="numeric",
+            ensure_all_finite=True,
+            ensure_min_samples=min_samples,
+        )
         shape = X.shape[1:]
         if not reset:
             _check_fitted_shape(estimator, shape)
@@ -100,7 +108,9 @@ def validate_images(estimator, X, *, reset, image_shape=None):
             estimator, X.reshape(len(X), -1), reset=reset, dtype="numeric"
         )
     elif ndim in (0, 1, 2):
-        flat = validate_data(estimator, X, reset=reset, dtype="numeric")
+        flat = validate_data(
+            estimator, X, reset=reset, dtype="numeric", ensure_min_samples=min_samples
+        )
         if reset:
             shape = (
                 infer_image_shape(flat.shape[1])

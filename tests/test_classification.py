@@ -193,3 +193,29 @@ def test_joblib_round_trip_gives_identical_probabilities(fitted, galaxies, tmp_p
     restored = joblib.load(path)
     np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
     assert not hasattr(clone(fitted), "net_")
+
+
+def test_hyper_parameters_reach_the_network(galaxies):
+    X, y = galaxies
+    clf = GalaxyCNNClassifier(
+        **{**SMALL, "max_epochs": 1},
+        kernel_size=5,
+        convs_per_block=2,
+        dropout=0.4,
+        weight_decay=0.01,
+        label_smoothing=0.2,
+        input_noise=0.3,
+        max_shift=1,
+        optimizer="adam",
+        class_weight="balanced",
+    ).fit(X, y)
+    module = clf.net_.module_
+    convs = [m for m in module.features.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 4 and convs[0].kernel_size == (5, 5)
+    assert [c.out_channels for c in convs] == [8, 8, 16, 16]
+    assert module.head[0].p == 0.4 and module.head[1].in_features == 16
+    assert module.augment.noise == 0.3 and module.augment.max_shift == 1
+    assert clf.net_.criterion_.label_smoothing == 0.2
+    assert clf.net_.criterion_.weight is not None
+    assert isinstance(clf.net_.optimizer_, torch.optim.Adam)
+    assert clf.net_.optimizer_.param_groups[0]["weight_decay"] == 0.01

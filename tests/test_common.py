@@ -22,6 +22,16 @@ FAST_PARAMS = {
         device="cpu",
         random_state=0,
     ),
+    "FlowVAETransformer": dict(
+        n_components=3,
+        filters=(4, 8),
+        flow_transforms=2,
+        flow_hidden=8,
+        max_epochs=3,
+        batch_size=32,
+        device="cpu",
+        random_state=0,
+    ),
 }
 
 # The one table of checks that cannot apply, with the reason, per estimator.

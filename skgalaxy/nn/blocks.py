@@ -36,3 +36,20 @@ def conv_backbone(in_channels, filters, kernel_size=3, n_convs=1):
             for c_in, c_out in zip(channels[:-1], channels[1:])
         )
     )
+
+
+def upconv_backbone(filters, kernel_size=3, n_convs=1):
+    """Mirror of :func:`conv_backbone`: (2x upsampling, conv block) per stage.
+
+    ``filters`` are the channels from the deepest stage outwards, e.g.
+    ``(128, 64, 32)``; the first entry is the input channel count.
+    """
+    return nn.Sequential(
+        *(
+            nn.Sequential(
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                conv_block(c_in, c_out, kernel_size, n_convs, pool=False),
+            )
+            for c_in, c_out in zip(filters[:-1], filters[1:])
+        )
+    )

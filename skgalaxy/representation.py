@@ -1,0 +1,359 @@
+"""Learnt representations of galaxy images: the flow-prior β-VAE."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted
+from skorch import NeuralNet
+
+from ._base import TorchEstimatorMixin, draw_seed, make_net, torch_seed
+from ._images import (
+    images_to_tensor,
+    restore_layout,
+    tensor_to_images,
+    validate_images,
+)
+from .nn.vae import FLOWS, FlowVAE
+
+__all__ = ["FlowVAETransformer"]
+
+_SCORE_SEED = 0  # fixed noise for score_samples: the same z-noise for every image
+
+
+class _ELBONet(NeuralNet):
+    """skorch net minimising the negative β-ELBO per pixel value.
+
+    β rises linearly from 0 to ``beta`` over the first ``warmup_epochs``.
+    """
+
+    def __init__(self, *args, beta=1.0, warmup_epochs=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.beta = beta
+        self.warmup_epochs = warmup_epochs
+
+    def current_beta(self):
+        epoch = len(self.history)  # 1-based while an epoch runs
+        if self.warmup_epochs <= 0:
+            return self.beta
+        return self.beta * min(1.0, epoch / self.warmup_epochs)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        log_likelihood, kl = y_pred
+        beta = self.current_beta() if training else self.beta
+        n_values = X[0].numel()
+        return -(log_likelihood - beta * kl).mean() / n_values
+
+
+class FlowVAETransformer(
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    TorchEstimatorMixin,
+    BaseEstimator,
+):
+    """β-VAE whose latent prior is a learnt normalizing flow.
+
+    A convolutional encoder gives the posterior q(z | x) = N(mean, diag(var));
+    a mirrored decoder gives the mean of a Gaussian likelihood p(x | z) whose
+    per-channel noise scale is learnt; the prior p(z) is a zuko normalizing
+    flow trained jointly (the ELBO uses the flow's log-density of the
+    encoder's samples). β weighs the KL term and is warmed up from 0.
+    Fit it on images scaled to about [0, 1], e.g. by
+    :class:`~skgalaxy.preprocessing.ArcsinhScaler`; uint8 input is divided by
+    255 internally.
+
+    Parameters
+    ----------
+    n_components : int, default=16
+        Latent dimensions (the width of :meth:`transform`'s output).
+    beta : float, default=1.0
+        Weight of the KL term.
+    kl_warmup_epochs : int, default=5
+        Epochs over which β rises linearly from 0 (0: no warm-up).
+    flow : {"nsf", "maf"} or None, default="nsf"
+        Neural spline flow or masked autoregressive flow prior; None gives the
+        plain N(0, I) prior.
+    flow_transforms : int, default=3
+    flow_hidden : int, default=64
+        Width of the hidden layers of each flow transform.
+    filters : tuple of int, default=(32, 64, 128)
+        Encoder channels per stage; the decoder mirrors them.
+    batch_size : int, default=64
+    max_epochs : int, default=30
+    lr : float, default=1e-3
+    weight_decay : float, default=0.0
+    image_shape : tuple of int or None, default=None
+        ``(height, width, channels)`` of flat 2-D input.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained net; the torch module is ``net_.module_``.
+    n_iter_ : int
+    input_scale_ : float
+        255 when fitted on uint8 images, else 1.
+    input_dtype_ : numpy.dtype
+        dtype family of the images given to ``fit`` (uint8 or float32).
+    image_shape_, input_ndim_, n_features_in_ : see :class:`ArcsinhScaler`.
+
+    Examples
+    --------
+    >>> from skgalaxy.datasets import make_galaxies
+    >>> from skgalaxy.representation import FlowVAETransformer
+    >>> X, _ = make_galaxies(40, image_size=16, random_state=0, return_X_y=True)
+    >>> vae = FlowVAETransformer(n_components=4, filters=(8, 16), max_epochs=2,
+    ...                          random_state=0).fit(X)
+    >>> vae.transform(X).shape, vae.sample(3, random_state=0).shape
+    ((40, 4), (3, 16, 16, 3))
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "flow": [StrOptions(set(FLOWS)), None],
+        "flow_transforms": [Interval(Integral, 1, None, closed="left")],
+        "flow_hidden": [Interval(Integral, 1, None, closed="left")],
+        "filters": [tuple, list],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "image_shape": [tuple, list, None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=16,
+        beta=1.0,
+        kl_warmup_epochs=5,
+        flow="nsf",
+        flow_transforms=3,
+        flow_hidden=64,
+        filters=(32, 64, 128),
+        batch_size=64,
+        max_epochs=30,
+        lr=1e-3,
+        weight_decay=0.0,
+        image_shape=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.flow = flow
+        self.flow_transforms = flow_transforms
+        self.flow_hidden = flow_hidden
+        self.filters = filters
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.image_shape = image_shape
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _images(self, X, reset):
+        images = validate_images(
+            self,
+            X,
+            reset=reset,
+            image_shape=self.image_shape,
+            min_samples=2 if reset else 1,
+        )
+        if reset:
+            is_uint8 = getattr(X, "dtype", None) == np.uint8
+            self.input_scale_ = 255.0 if is_uint8 else 1.0
+            self.input_dtype_ = np.dtype(np.uint8 if is_uint8 else np.float32)
+        return images_to_tensor(images) / self.input_scale_
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the VAE and its flow prior.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FlowVAETransformer
+        """
+        X_t = self._images(X, reset=True)
+        device = self._fit_device()
+        seed = draw_seed(self.random_state)
+        with torch_seed(seed, device):
+            self.net_ = make_net(
+                _ELBONet,
+                FlowVAE,
+                device=device,
+                verbose=self.verbose,
+                batch_size=self.batch_size,
+                max_epochs=self.max_epochs,
+                lr=self.lr,
+                beta=self.beta,
+                warmup_epochs=self.kl_warmup_epochs,
+                criterion=torch.nn.Identity,  # the loss is the ELBO (get_loss)
+                optimizer=torch.optim.AdamW,
+                optimizer__weight_decay=self.weight_decay,
+                iterator_train__drop_last=len(X_t) > self.batch_size,
+                module__in_channels=self.image_shape_[-1],
+                module__image_size=self.image_shape_[:2],
+                module__filters=tuple(self.filters),
+                module__n_components=self.n_components,
+                module__flow=self.flow,
+                module__flow_transforms=self.flow_transforms,
+                module__flow_hidden=self.flow_hidden,
+            )
+            self.net_.fit(X_t, None)
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def transform(self, X):
+        """Posterior means of the latent variables.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components), float32
+        """
+        check_is_fitted(self)
+        X_t = self._images(X, reset=False)
+        return self._infer(lambda xb: self.net_.module_.encode(xb)[0], X_t).numpy()
+
+    def _to_images(self, decoded):
+        """Decoded NCHW tensors -> images in the fitted layout and dtype family."""
+        images = tensor_to_images(decoded) * self.input_scale_
+        if self.input_dtype_ == np.uint8:
+            images = np.clip(np.rint(images), 0, 255).astype(np.uint8)
+        return restore_layout(images, self.input_ndim_)
+
+    def inverse_transform(self, X):
+        """Decode latent vectors into images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent vectors, e.g. from :meth:`transform`.
+
+        Returns
+        -------
+        images : ndarray
+            Mean images of p(x | z), in the layout (4-D or flat), shape and
+            dtype family (uint8 or float32) of the data given to ``fit``.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=np.float32)
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} latent features, but {type(self).__name__} "
+                f"has n_components={self.n_components}."
+            )
+        decoded = self._infer(self.net_.module_.decode, torch.from_numpy(Z))
+        return self._to_images(decoded)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate new images: base Gaussian -> flow -> decoder.
+
+        Runs in eval mode without gradients: no parameter, no BatchNorm
+        statistic and no global random state changes.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draw; the same seed gives the same images.
+
+        Returns
+        -------
+        images : ndarray
+            In the layout, shape and dtype family of the training data.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive integer, got {n_samples!r}."
+            )
+        module = self.net_.module_
+        with torch_seed(draw_seed(random_state), self.net_.device):
+            z = self._infer(
+                lambda idx: module.sample_prior(len(idx)), torch.arange(n_samples)
+            )
+        return self._to_images(self._infer(module.decode, z))
+
+    def score_samples(self, X, n_draws=8):
+        """Evidence lower bound of each image (nats; higher = more typical).
+
+        The ELBO (with β = 1) is averaged over ``n_draws`` posterior samples
+        whose noise is fixed, so scores are deterministic and independent of
+        the other images in ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+        n_draws : int, default=8
+
+        Returns
+        -------
+        elbo : ndarray of shape (n_samples,), float64
+            On the scale the network sees (uint8 input divided by 255).
+        """
+        check_is_fitted(self)
+        X_t = self._images(X, reset=False)
+        module = self.net_.module_
+        with torch_seed(_SCORE_SEED):
+            noise = torch.randn(n_draws, self.n_components)
+
+        def mean_elbo(xb):
+            total = 0.0
+            for eps in noise.to(xb.device):
+                log_likelihood, kl = module.elbo_terms(xb, eps)
+                total = total + (log_likelihood - kl)
+            return total / n_draws
+
+        return self._infer(mean_elbo, X_t).double().numpy()
+
+    def score(self, X, y=None):
+        """Mean ELBO of ``X`` (see :meth:`score_samples`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
