@@ -6,10 +6,12 @@ gradient-free batched inference. Estimators call these; none re-implements them.
 
 import contextlib
 import math
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from torch.utils.data import Subset
 
 __all__ = [
@@ -160,15 +162,54 @@ def make_net(net_class, module, *, device, verbose, batch_size, **params):
     )
 
 
+#: Parameter constraints every torch estimator shares.
+TORCH_PARAMETER_CONSTRAINTS = {
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "image_shape": [tuple, list, None],
+    "device": [str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
 class TorchEstimatorMixin:
     """Shared behaviour of the skorch-backed estimators.
 
-    Expects the estimator to have ``device``, ``random_state`` and ``verbose``
-    parameters and, once fitted, a skorch net in ``net_``.
+    Expects the parameters of ``TORCH_PARAMETER_CONSTRAINTS`` and, once fitted,
+    keeps the skorch net in ``net_``.
     """
 
     def _fit_device(self):
         return resolve_device(self.device)
+
+    def _fit_net(self, net_class, module, X, y=None, *, seed=None, **params):
+        """Build ``net_`` from the module class and train it on tensors, seeded.
+
+        The estimator's ``device``, ``verbose``, ``batch_size``, ``max_epochs``
+        and ``lr`` fill in the net; ``params`` add the rest. The last partial
+        batch is dropped when there is more than one batch, so BatchNorm never
+        sees a batch of one. Sets ``net_`` and ``n_iter_``.
+        """
+        device = self._fit_device()
+        seed = draw_seed(self.random_state) if seed is None else seed
+        params.setdefault("iterator_train__drop_last", len(X) > self.batch_size)
+        with torch_seed(seed, device):
+            self.net_ = make_net(
+                net_class,
+                module,
+                device=device,
+                verbose=self.verbose,
+                batch_size=self.batch_size,
+                max_epochs=self.max_epochs,
+                lr=self.lr,
+                **params,
+            )
+            self.net_.fit(X, y)
+        self.n_iter_ = len(self.net_.history)
+        return self
 
     def _infer(self, forward, X, batch_size=256):
         """Apply ``forward`` to NCHW tensor ``X`` batch by batch without gradients.

@@ -25,7 +25,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from ._base import TorchEstimatorMixin, draw_seed, make_net, torch_seed
+from ._base import TORCH_PARAMETER_CONSTRAINTS, TorchEstimatorMixin, draw_seed
 from ._images import images_to_tensor, validate_images
 from .nn.augment import dihedral, dihedral_transforms
 from .nn.classifier import GalaxyCNN
@@ -152,12 +152,12 @@ class GalaxyCNNClassifier(
     """
 
     _parameter_constraints = {
+        **TORCH_PARAMETER_CONSTRAINTS,
         "filters": [tuple, list],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "convs_per_block": [Interval(Integral, 1, None, closed="left")],
         "dense_units": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "input_noise": [Interval(Real, 0, None, closed="left")],
         "augment": ["boolean"],
@@ -165,18 +165,11 @@ class GalaxyCNNClassifier(
         "max_shift": [Interval(Integral, 0, None, closed="left")],
         "tta": ["boolean"],
         "class_weight": [StrOptions({"balanced", "balanced_sqrt"}), dict, None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS))],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
-        "image_shape": [tuple, list, None],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -309,43 +302,36 @@ class GalaxyCNNClassifier(
         """
         images = validate_images(self, X, reset=True, image_shape=self.image_shape)
         y_indices = self._validate_targets(images, y)
-        device = self._fit_device()
         seed = draw_seed(self.random_state)
         X_train, y_train, train_split = self._split(images, y_indices, seed)
         optimizer, optimizer_args = _OPTIMIZERS[self.optimizer]
         weights = _class_weights(self.class_weight, self.classes_, y_indices)
-        with torch_seed(seed, device):
-            self.net_ = make_net(
-                NeuralNet,
-                GalaxyCNN,
-                device=device,
-                verbose=self.verbose,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
-                lr=self.lr,
-                criterion=torch.nn.CrossEntropyLoss,
-                criterion__weight=weights,
-                criterion__label_smoothing=self.label_smoothing,
-                optimizer=optimizer,
-                optimizer__weight_decay=self.weight_decay,
-                **{f"optimizer__{k}": v for k, v in optimizer_args.items()},
-                iterator_train__drop_last=len(X_train) > self.batch_size,
-                train_split=train_split,
-                callbacks=self._callbacks(),
-                module__in_channels=self.image_shape_[-1],
-                module__n_classes=len(self.classes_),
-                module__filters=tuple(self.filters),
-                module__kernel_size=self.kernel_size,
-                module__convs_per_block=self.convs_per_block,
-                module__dense_units=self.dense_units,
-                module__dropout=self.dropout,
-                module__augment=self.augment,
-                module__flips=self.flips,
-                module__max_shift=self.max_shift if self.augment else 0,
-                module__input_noise=self.input_noise,
-            )
-            self.net_.fit(X_train, y_train)
-        self.n_iter_ = len(self.net_.history)
+        self._fit_net(
+            NeuralNet,
+            GalaxyCNN,
+            X_train,
+            y_train,
+            seed=seed,
+            criterion=torch.nn.CrossEntropyLoss,
+            criterion__weight=weights,
+            criterion__label_smoothing=self.label_smoothing,
+            optimizer=optimizer,
+            optimizer__weight_decay=self.weight_decay,
+            **{f"optimizer__{k}": v for k, v in optimizer_args.items()},
+            train_split=train_split,
+            callbacks=self._callbacks(),
+            module__in_channels=self.image_shape_[-1],
+            module__n_classes=len(self.classes_),
+            module__filters=tuple(self.filters),
+            module__kernel_size=self.kernel_size,
+            module__convs_per_block=self.convs_per_block,
+            module__dense_units=self.dense_units,
+            module__dropout=self.dropout,
+            module__augment=self.augment,
+            module__flips=self.flips,
+            module__max_shift=self.max_shift if self.augment else 0,
+            module__input_noise=self.input_noise,
+        )
         return self
 
     def _tensor(self, X):

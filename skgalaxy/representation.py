@@ -14,7 +14,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 from skorch import NeuralNet
 
-from ._base import TorchEstimatorMixin, draw_seed, make_net, torch_seed
+from ._base import (
+    TORCH_PARAMETER_CONSTRAINTS,
+    TorchEstimatorMixin,
+    draw_seed,
+    torch_seed,
+)
 from ._images import (
     images_to_tensor,
     restore_layout,
@@ -118,6 +123,7 @@ class FlowVAETransformer(
     """
 
     _parameter_constraints = {
+        **TORCH_PARAMETER_CONSTRAINTS,
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -125,14 +131,6 @@ class FlowVAETransformer(
         "flow_transforms": [Interval(Integral, 1, None, closed="left")],
         "flow_hidden": [Interval(Integral, 1, None, closed="left")],
         "filters": [tuple, list],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "image_shape": [tuple, list, None],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -198,33 +196,23 @@ class FlowVAETransformer(
         self : FlowVAETransformer
         """
         X_t = self._images(X, reset=True)
-        device = self._fit_device()
-        seed = draw_seed(self.random_state)
-        with torch_seed(seed, device):
-            self.net_ = make_net(
-                _ELBONet,
-                FlowVAE,
-                device=device,
-                verbose=self.verbose,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
-                lr=self.lr,
-                beta=self.beta,
-                warmup_epochs=self.kl_warmup_epochs,
-                criterion=torch.nn.Identity,  # the loss is the ELBO (get_loss)
-                optimizer=torch.optim.AdamW,
-                optimizer__weight_decay=self.weight_decay,
-                iterator_train__drop_last=len(X_t) > self.batch_size,
-                module__in_channels=self.image_shape_[-1],
-                module__image_size=self.image_shape_[:2],
-                module__filters=tuple(self.filters),
-                module__n_components=self.n_components,
-                module__flow=self.flow,
-                module__flow_transforms=self.flow_transforms,
-                module__flow_hidden=self.flow_hidden,
-            )
-            self.net_.fit(X_t, None)
-        self.n_iter_ = len(self.net_.history)
+        self._fit_net(
+            _ELBONet,
+            FlowVAE,
+            X_t,
+            beta=self.beta,
+            warmup_epochs=self.kl_warmup_epochs,
+            criterion=torch.nn.Identity,  # the loss is the ELBO (get_loss)
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            module__in_channels=self.image_shape_[-1],
+            module__image_size=self.image_shape_[:2],
+            module__filters=tuple(self.filters),
+            module__n_components=self.n_components,
+            module__flow=self.flow,
+            module__flow_transforms=self.flow_transforms,
+            module__flow_hidden=self.flow_hidden,
+        )
         return self
 
     def transform(self, X):
