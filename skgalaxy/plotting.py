@@ -106,3 +106,39 @@ def plot_confusion_matrix(y_true, y_pred, labels, display_labels=None):
     )
     fig.tight_layout()
     return fig
+
+
+def plot_image_rows(rows, n_images=8):
+    """Rows of images under a title each, e.g. inputs over reconstructions.
+
+    Parameters
+    ----------
+    rows : dict of str -> ndarray of shape (n, H, W, 3)
+        Row title to images (uint8, or float in [0, 1]).
+    n_images : int, default=8
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalaxy.plotting import plot_image_rows
+    >>> images = np.zeros((4, 8, 8, 3))
+    >>> fig = plot_image_rows({"input": images, "output": images}, n_images=4)
+    >>> len(fig.axes)
+    8
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(
+        len(rows), n_images, squeeze=False, figsize=(1.1 * n_images, 1.3 * len(rows))
+    )
+    for ax_row, (title, images) in zip(axes, rows.items()):
+        for col, ax in enumerate(ax_row):
+            ax.axis("off")
+            if col < len(images):
+                ax.imshow(_displayable(images[col]))
+        ax_row[0].set_title(title, fontsize=8, loc="left")
+    fig.tight_layout()
+    return fig

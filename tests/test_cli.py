@@ -52,6 +52,9 @@ def test_demo_on_a_npz_file(tmp_path, capsys):
     assert "test accuracy" in out and "confusion matrix" in out
     assert (tmp_path / "r" / "examples.png").is_file()
     assert (tmp_path / "r" / "confusion_matrix.png").is_file()
+    assert "held-out ELBO" in out
+    assert (tmp_path / "r" / "vae_reconstructions.png").is_file()
+    assert (tmp_path / "r" / "vae_samples.png").is_file()
 
 
 def test_demo_missing_file_is_a_clear_error(tmp_path, capsys):
