@@ -13,7 +13,7 @@ ArcsinhScaler first, same architecture and epochs for every model:
    embedding space of a GalaxyCNNClassifier trained on the real data;
 5. fit time per epoch and sampling throughput.
 
-    python benchmarks/flow_vae.py [--epochs 15] [--quick]
+    python benchmarks/flow_vae.py [--epochs 10] [--quick]
 """
 
 import argparse
@@ -95,7 +95,7 @@ def save_grid(X_test, recon, samples, n=8):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--n-components", type=int, default=16)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()

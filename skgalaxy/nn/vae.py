@@ -61,6 +61,7 @@ class FlowVAE(nn.Module):
 
     def encode(self, x):
         """Posterior mean and log-variance of q(z | x)."""
+        x = x.contiguous(memory_format=torch.channels_last)
         mean, log_var = self.encoder(x).chunk(2, dim=1)
         return mean, log_var.clamp(-12.0, 8.0)
 
