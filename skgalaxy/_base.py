@@ -12,11 +12,16 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
+from skorch.callbacks import LRScheduler
 from torch.utils.data import Subset
+
+from ._images import images_to_tensor, restore_layout, tensor_to_images, validate_images
 
 __all__ = [
     "BatchIterator",
+    "ScaledImagesMixin",
     "TorchEstimatorMixin",
+    "cosine_schedule",
     "draw_seed",
     "make_net",
     "resolve_device",
@@ -162,6 +167,13 @@ def make_net(net_class, module, *, device, verbose, batch_size, **params):
     )
 
 
+def cosine_schedule(max_epochs):
+    """A skorch callback annealing the learning rate to 0 over ``max_epochs``."""
+    return LRScheduler(
+        policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=max_epochs
+    )
+
+
 #: Parameter constraints every torch estimator shares.
 TORCH_PARAMETER_CONSTRAINTS = {
     "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -211,11 +223,14 @@ class TorchEstimatorMixin:
         self.n_iter_ = len(self.net_.history)
         return self
 
-    def _infer(self, forward, X, batch_size=256):
+    def _infer(self, forward, X, batch_size=256, pad=False):
         """Apply ``forward`` to NCHW tensor ``X`` batch by batch without gradients.
 
         The module is put in eval mode for the call and its mode restored after.
-        Returns the CPU tensor (or tuple of tensors) of concatenated outputs.
+        With ``pad``, the last batch is padded with zeros to ``batch_size``:
+        convolution kernels pick their algorithm by batch size, so only equal
+        batch sizes give bit-identical outputs for an image whatever else is
+        in ``X``. Returns the CPU tensor (or tuple of tensors) of outputs.
         """
         module = self.net_.module_
         device = self.net_.device
@@ -225,14 +240,46 @@ class TorchEstimatorMixin:
         try:
             with torch.inference_mode():
                 for start in range(0, len(X), batch_size):
-                    out = forward(X[start : start + batch_size].to(device))
+                    batch = X[start : start + batch_size]
+                    n = len(batch)
+                    if pad and n < batch_size:
+                        filler = batch.new_zeros((batch_size - n, *batch.shape[1:]))
+                        batch = torch.cat([batch, filler])
+                    out = forward(batch.to(device))
                     outputs.append(
-                        tuple(o.cpu() for o in out)
+                        tuple(o[:n].cpu() for o in out)
                         if isinstance(out, tuple)
-                        else out.cpu()
+                        else out[:n].cpu()
                     )
         finally:
             module.train(was_training)
         if outputs and isinstance(outputs[0], tuple):
             return tuple(torch.cat(parts) for parts in zip(*outputs))
         return torch.cat(outputs)
+
+
+class ScaledImagesMixin:
+    """Image input and output for networks that reproduce their input.
+
+    uint8 images are divided by 255 on the way in and come back as uint8 on
+    the way out; float images pass unchanged, so outputs (reconstructions,
+    samples) are in the layout, shape and dtype family of the training data.
+    """
+
+    def _scaled_tensor(self, X, reset, min_samples=1):
+        """Validate ``X`` and return the NCHW float32 tensor the network sees."""
+        images = validate_images(
+            self, X, reset=reset, image_shape=self.image_shape, min_samples=min_samples
+        )
+        if reset:
+            is_uint8 = getattr(X, "dtype", None) == np.uint8
+            self.input_scale_ = 255.0 if is_uint8 else 1.0
+            self.input_dtype_ = np.dtype(np.uint8 if is_uint8 else np.float32)
+        return images_to_tensor(images) / self.input_scale_
+
+    def _to_images(self, decoded):
+        """Decoded NCHW tensors -> images in the fitted layout and dtype family."""
+        images = tensor_to_images(decoded) * self.input_scale_
+        if self.input_dtype_ == np.uint8:
+            images = np.clip(np.rint(images), 0, 255).astype(np.uint8)
+        return restore_layout(images, self.input_ndim_)

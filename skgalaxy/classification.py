@@ -21,11 +21,16 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.callbacks import EarlyStopping
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from ._base import TORCH_PARAMETER_CONSTRAINTS, TorchEstimatorMixin, draw_seed
+from ._base import (
+    TORCH_PARAMETER_CONSTRAINTS,
+    TorchEstimatorMixin,
+    cosine_schedule,
+    draw_seed,
+)
 from ._images import images_to_tensor, validate_images
 from .nn.augment import dihedral, dihedral_transforms
 from .nn.classifier import GalaxyCNN
@@ -241,15 +246,7 @@ class GalaxyCNNClassifier(
     def _callbacks(self):
         callbacks = []
         if self.lr_schedule == "cosine":
-            callbacks.append(
-                (
-                    "lr_schedule",
-                    LRScheduler(
-                        policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                        T_max=self.max_epochs,
-                    ),
-                )
-            )
+            callbacks.append(("lr_schedule", cosine_schedule(self.max_epochs)))
         if self.early_stopping:
             callbacks.append(
                 (

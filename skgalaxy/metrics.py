@@ -1,10 +1,20 @@
 """Metrics for galaxy models."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy import linalg
-from sklearn.utils.validation import check_array
+from sklearn.metrics import matthews_corrcoef
+from sklearn.utils import column_or_1d
+from sklearn.utils.validation import check_array, check_consistent_length
 
-__all__ = ["frechet_distance"]
+__all__ = [
+    "frechet_distance",
+    "precision_at_k",
+    "rank_weighted_score",
+    "recall_at_k",
+    "top_k_mcc",
+]
 
 
 def frechet_distance(X, Y):
@@ -50,3 +60,153 @@ def frechet_distance(X, Y):
         root = root.real  # numerical noise of a nearly singular product
     distance = mean_diff @ mean_diff + np.trace(cov_x + cov_y - 2.0 * root)
     return float(max(distance, 0.0))
+
+
+def _anomaly_ranking(y_true, y_score, pos_label):
+    """Validated 0/1 anomaly indicators sorted by decreasing score."""
+    y_true = column_or_1d(y_true)
+    y_score = column_or_1d(check_array(y_score, ensure_2d=False, dtype=np.float64))
+    check_consistent_length(y_true, y_score)
+    labels = np.unique(y_true)
+    if len(labels) > 2 or (len(labels) == 2 and pos_label not in labels):
+        raise ValueError(
+            f"y_true must be binary with pos_label={pos_label!r} marking the "
+            f"anomalies; got labels {labels.tolist()}."
+        )
+    # A stable sort keeps the input order among tied scores.
+    order = np.argsort(-y_score, kind="stable")
+    return (y_true[order] == pos_label).astype(np.int64)
+
+
+def _check_k(k, n_samples):
+    """An integer number of top items from an int or a fraction of n_samples."""
+    if isinstance(k, Integral) and not isinstance(k, bool):
+        if not 1 <= k <= n_samples:
+            raise ValueError(f"k must be in [1, {n_samples}], got {k}.")
+        return int(k)
+    if isinstance(k, Real) and 0 < k < 1:
+        return max(1, int(round(k * n_samples)))
+    raise ValueError(
+        f"k must be a positive integer or a fraction in (0, 1), got {k!r}."
+    )
+
+
+def rank_weighted_score(y_true, y_score, *, pos_label=1):
+    """Rank-weighted score (RWS) of an anomaly ranking.
+
+    With ``n`` true anomalies, the ``n`` highest-scored items get the weights
+    ``n, n - 1, ..., 1`` (the top item the largest); the score is the weight
+    carried by true anomalies divided by the total weight ``n (n + 1) / 2``.
+    1 means every anomaly is ranked above every normal item, with the most
+    weight on the very top (Vafaei Sadr, Bassett et al. 2023).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Binary labels; ``pos_label`` marks the anomalies.
+    y_score : array-like of shape (n_samples,)
+        Anomaly scores, higher = more anomalous. Ties keep the input order.
+    pos_label : int, str or bool, default=1
+
+    Returns
+    -------
+    score : float in [0, 1]
+        0 when there is no anomaly in ``y_true``.
+
+    Examples
+    --------
+    >>> from skgalaxy.metrics import rank_weighted_score
+    >>> rank_weighted_score([0, 1, 0, 1], [0.1, 0.9, 0.8, 0.2])
+    0.6666666666666666
+    """
+    hits = _anomaly_ranking(y_true, y_score, pos_label)
+    n = int(hits.sum())
+    if n == 0:
+        return 0.0
+    weights = np.arange(n, 0, -1)
+    return float(weights @ hits[:n] / weights.sum())
+
+
+def precision_at_k(y_true, y_score, k, *, pos_label=1):
+    """Fraction of anomalies among the ``k`` highest-scored items.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    y_score : array-like of shape (n_samples,)
+        Higher = more anomalous.
+    k : int or float in (0, 1)
+        Number of top items, or a fraction of ``n_samples``.
+    pos_label : int, str or bool, default=1
+
+    Returns
+    -------
+    precision : float
+
+    Examples
+    --------
+    >>> from skgalaxy.metrics import precision_at_k
+    >>> precision_at_k([0, 1, 0, 1], [0.1, 0.9, 0.8, 0.2], k=2)
+    0.5
+    """
+    hits = _anomaly_ranking(y_true, y_score, pos_label)
+    k = _check_k(k, len(hits))
+    return float(hits[:k].mean())
+
+
+def recall_at_k(y_true, y_score, k, *, pos_label=1):
+    """Fraction of all anomalies found among the ``k`` highest-scored items.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    y_score : array-like of shape (n_samples,)
+        Higher = more anomalous.
+    k : int or float in (0, 1)
+        Number of top items, or a fraction of ``n_samples``.
+    pos_label : int, str or bool, default=1
+
+    Returns
+    -------
+    recall : float
+        0 when there is no anomaly in ``y_true``.
+
+    Examples
+    --------
+    >>> from skgalaxy.metrics import recall_at_k
+    >>> recall_at_k([0, 1, 0, 1], [0.1, 0.9, 0.8, 0.2], k=2)
+    0.5
+    """
+    hits = _anomaly_ranking(y_true, y_score, pos_label)
+    k = _check_k(k, len(hits))
+    total = hits.sum()
+    return float(hits[:k].sum() / total) if total else 0.0
+
+
+def top_k_mcc(y_true, y_score, k, *, pos_label=1):
+    """Matthews correlation of calling the ``k`` highest-scored items anomalies.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    y_score : array-like of shape (n_samples,)
+        Higher = more anomalous.
+    k : int or float in (0, 1)
+        Number of top items, or a fraction of ``n_samples``.
+    pos_label : int, str or bool, default=1
+
+    Returns
+    -------
+    mcc : float in [-1, 1]
+
+    Examples
+    --------
+    >>> from skgalaxy.metrics import top_k_mcc
+    >>> top_k_mcc([0, 1, 0, 1], [0.1, 0.9, 0.3, 0.8], k=2)
+    1.0
+    """
+    hits = _anomaly_ranking(y_true, y_score, pos_label)
+    k = _check_k(k, len(hits))
+    called = np.zeros_like(hits)
+    called[:k] = 1
+    return float(matthews_corrcoef(hits, called))

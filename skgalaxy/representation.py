@@ -16,15 +16,10 @@ from skorch import NeuralNet
 
 from ._base import (
     TORCH_PARAMETER_CONSTRAINTS,
+    ScaledImagesMixin,
     TorchEstimatorMixin,
     draw_seed,
     torch_seed,
-)
-from ._images import (
-    images_to_tensor,
-    restore_layout,
-    tensor_to_images,
-    validate_images,
 )
 from .nn.vae import FLOWS, FlowVAE
 
@@ -60,6 +55,7 @@ class _ELBONet(NeuralNet):
 class FlowVAETransformer(
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
+    ScaledImagesMixin,
     TorchEstimatorMixin,
     BaseEstimator,
 ):
@@ -167,20 +163,6 @@ class FlowVAETransformer(
         self.random_state = random_state
         self.verbose = verbose
 
-    def _images(self, X, reset):
-        images = validate_images(
-            self,
-            X,
-            reset=reset,
-            image_shape=self.image_shape,
-            min_samples=2 if reset else 1,
-        )
-        if reset:
-            is_uint8 = getattr(X, "dtype", None) == np.uint8
-            self.input_scale_ = 255.0 if is_uint8 else 1.0
-            self.input_dtype_ = np.dtype(np.uint8 if is_uint8 else np.float32)
-        return images_to_tensor(images) / self.input_scale_
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the VAE and its flow prior.
@@ -195,7 +177,7 @@ class FlowVAETransformer(
         -------
         self : FlowVAETransformer
         """
-        X_t = self._images(X, reset=True)
+        X_t = self._scaled_tensor(X, reset=True, min_samples=2)
         self._fit_net(
             _ELBONet,
             FlowVAE,
@@ -227,15 +209,8 @@ class FlowVAETransformer(
         Z : ndarray of shape (n_samples, n_components), float32
         """
         check_is_fitted(self)
-        X_t = self._images(X, reset=False)
+        X_t = self._scaled_tensor(X, reset=False)
         return self._infer(lambda xb: self.net_.module_.encode(xb)[0], X_t).numpy()
-
-    def _to_images(self, decoded):
-        """Decoded NCHW tensors -> images in the fitted layout and dtype family."""
-        images = tensor_to_images(decoded) * self.input_scale_
-        if self.input_dtype_ == np.uint8:
-            images = np.clip(np.rint(images), 0, 255).astype(np.uint8)
-        return restore_layout(images, self.input_ndim_)
 
     def inverse_transform(self, X):
         """Decode latent vectors into images.
@@ -308,7 +283,7 @@ class FlowVAETransformer(
             On the scale the network sees (uint8 input divided by 255).
         """
         check_is_fitted(self)
-        X_t = self._images(X, reset=False)
+        X_t = self._scaled_tensor(X, reset=False)
         module = self.net_.module_
         with torch_seed(_SCORE_SEED):
             noise = torch.randn(n_draws, self.n_components)

@@ -22,6 +22,14 @@ FAST_PARAMS = {
         device="cpu",
         random_state=0,
     ),
+    "CAEAnomalyDetector": dict(
+        n_components=2,
+        filters=(4, 8),
+        max_epochs=3,
+        batch_size=32,
+        device="cpu",
+        random_state=0,
+    ),
     "FlowVAETransformer": dict(
         n_components=3,
         filters=(4, 8),

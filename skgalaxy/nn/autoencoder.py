@@ -5,6 +5,7 @@ import math
 import torch
 from torch import nn
 
+from .augment import Augment
 from .blocks import conv_backbone, upconv_backbone
 
 
@@ -64,3 +65,56 @@ class ConvDecoder(nn.Module):
         x = self.out(self.stages(x))
         height, width = self.image_size
         return x[:, :, :height, :width]
+
+
+class ConvAutoencoder(nn.Module):
+    """Deterministic convolutional autoencoder with an ``n_components`` bottleneck.
+
+    In training mode the input is randomly turned and mirrored (galaxies have
+    no preferred orientation) and the reconstruction target is the transformed
+    image, so :meth:`forward` returns both.
+
+    Parameters
+    ----------
+    in_channels : int
+    image_size : tuple of int
+    filters : sequence of int
+        Encoder channels per stage (the decoder mirrors them).
+    n_components : int
+        Width of the bottleneck.
+    augment : bool
+        Random dihedral transforms in training mode.
+    """
+
+    def __init__(
+        self,
+        in_channels=3,
+        image_size=(64, 64),
+        filters=(32, 64, 128),
+        n_components=16,
+        augment=True,
+    ):
+        super().__init__()
+        self.augment = Augment(dihedral=augment)
+        self.encoder = ConvEncoder(in_channels, image_size, filters, n_components)
+        self.decoder = ConvDecoder(n_components, in_channels, image_size, filters)
+        self.to(memory_format=torch.channels_last)
+
+    def encode(self, x):
+        return self.encoder(x.contiguous(memory_format=torch.channels_last))
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def feature_maps(self, x):
+        """The encoder's activation after every conv stage."""
+        maps = []
+        x = x.contiguous(memory_format=torch.channels_last)
+        for stage in self.encoder.features:
+            x = stage(x)
+            maps.append(x)
+        return maps
+
+    def forward(self, x):
+        x = self.augment(x)
+        return self.decode(self.encode(x)), x
