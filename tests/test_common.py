@@ -11,6 +11,14 @@ import skgalaxy
 # Parameters that keep the torch estimators fast under the checks (tiny nets,
 # few epochs). Estimators absent here are checked with their defaults.
 FAST_PARAMS = {
+    "AHUNTDetector": dict(
+        hidden=(16,),
+        max_epochs=10,
+        epochs_per_round=2,
+        batch_size=32,
+        device="cpu",
+        random_state=0,
+    ),
     "GalaxyCNNClassifier": dict(
         filters=(8, 16),
         convs_per_block=1,

@@ -106,15 +106,6 @@ class ConvAutoencoder(nn.Module):
     def decode(self, z):
         return self.decoder(z)
 
-    def feature_maps(self, x):
-        """The encoder's activation after every conv stage."""
-        maps = []
-        x = x.contiguous(memory_format=torch.channels_last)
-        for stage in self.encoder.features:
-            x = stage(x)
-            maps.append(x)
-        return maps
-
     def forward(self, x):
         x = self.augment(x)
         return self.decode(self.encode(x)), x

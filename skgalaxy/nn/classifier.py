@@ -77,3 +77,21 @@ class GalaxyCNN(nn.Module):
 
     def forward(self, x):
         return self.head(self.embed(x))
+
+
+def grow_head(module, n_new):
+    """Add ``n_new`` output units to ``module.head[-1]``, keeping the learnt ones.
+
+    The new units start with small random weights and a bias a little below
+    the lowest existing bias, so the grown model predicts as before until it
+    is trained on the new classes.
+    """
+    old = module.head[-1]
+    new = nn.Linear(old.in_features, old.out_features + n_new).to(old.weight.device)
+    with torch.no_grad():
+        new.weight[: old.out_features] = old.weight
+        new.bias[: old.out_features] = old.bias
+        new.weight[old.out_features :].normal_(0.0, 0.01)
+        new.bias[old.out_features :] = old.bias.min() - 1.0
+    module.head[-1] = new
+    return module

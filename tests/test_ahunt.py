@@ -1,0 +1,264 @@
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+
+from skgalaxy import AHUNTDetector, ArcsinhScaler, FlowVAETransformer
+from skgalaxy.datasets import make_galaxies
+from skgalaxy.metrics import rank_weighted_score
+
+FAST = dict(
+    hidden=(32,),
+    max_epochs=30,
+    epochs_per_round=5,
+    lr=1e-2,
+    device="cpu",
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """Two normal classes and two rare kinds of anomaly, in 4-D feature space."""
+    rng = np.random.default_rng(0)
+    centres = {
+        "disc": [0, 0, 0, 0],
+        "bulge": [3, 0, 0, 0],
+        "merger": [0, 4, 0, 0],
+        "trail": [0, 0, 4, 0],
+    }
+    sizes = {"disc": 200, "bulge": 200, "merger": 15, "trail": 15}
+    X = np.concatenate(
+        [rng.normal(centres[c], 0.6, (n, 4)) for c, n in sizes.items()]
+    ).astype(np.float32)
+    truth = np.repeat(list(sizes), list(sizes.values())).astype(object)
+    y = truth.copy()
+    y[np.r_[100:200, 300:430]] = None  # labels for half the normal galaxies
+    return X, y, truth
+
+
+def _taught(blobs, **params):
+    X, y, truth = blobs
+    det = AHUNTDetector(**{**FAST, **params}).fit(X, y)
+    merger = np.flatnonzero(truth == "merger")[:3]
+    trail = np.flatnonzero(truth == "trail")[:3]
+    det.teach(X[np.r_[merger, trail]], truth[np.r_[merger, trail]])
+    return det
+
+
+def test_fit_trains_known_classes_plus_the_reserve(blobs):
+    X, y, _ = blobs
+    det = AHUNTDetector(**FAST).fit(X, y)
+    assert list(det.classes_) == ["disc", "bulge", "anomaly"]
+    assert det.n_labelled_ == 200 and det.backbone_ == "mlp"
+    proba = det.predict_proba(X[:200])
+    assert proba.shape == (200, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    predicted = det.classes_[proba.argmax(axis=1)]
+    assert (
+        np.mean(predicted == y[:200].astype(str)) > 0.95
+        or np.mean(predicted[:100] == "disc") > 0.95
+    )
+
+
+def test_a_new_class_grows_the_model_and_keeps_what_it_learnt(blobs):
+    X, y, truth = blobs
+    det = AHUNTDetector(**FAST).fit(X, y)
+    before = det.predict_proba(X[:400])[:, :2].argmax(axis=1)
+    head = det.net_.module_.head[-1].weight.detach().clone()
+    merger = np.flatnonzero(truth == "merger")[:3]
+    det.teach(X[merger], truth[merger])
+    assert list(det.classes_) == ["disc", "bulge", "anomaly", "merger"]
+    assert det.net_.module_.head[-1].out_features == 4
+    assert det.predict_proba(X).shape == (len(X), 4)
+    after = det.predict_proba(X[:400])[:, :2].argmax(axis=1)
+    assert np.mean(before == after) > 0.95  # the known classes are still known
+    assert not torch.equal(det.net_.module_.head[-1].weight[:3].detach(), head)
+    unseen_mergers = np.flatnonzero(truth == "merger")[3:]
+    proba = det.predict_proba(X[unseen_mergers])
+    assert np.mean(det.classes_[proba.argmax(axis=1)] == "merger") > 0.8
+
+
+def test_hunting_finds_the_anomalies_and_never_asks_twice(blobs):
+    X, y, truth = blobs
+    det = AHUNTDetector(**{**FAST, "n_queries": 5}).fit(X, y)
+    history = det.hunt(X, oracle=lambda idx: truth[idx], n_rounds=4)
+    assert list(history["round"]) == [1, 2, 3, 4]
+    asked = np.concatenate(history["queried"].to_list())
+    assert len(asked) == len(np.unique(asked)) == 20
+    assert not np.isin(asked, np.flatnonzero(y != None)).any()  # noqa: E711
+    found = history["n_interest"].sum()
+    assert found >= 10  # random queries would find about 20 * 30 / 430 = 1.4
+    anomalous = np.isin(truth, ["merger", "trail"])
+    assert rank_weighted_score(anomalous, det.anomaly_score(X)) > 0.7
+
+
+def test_interest_weights_change_the_ranking(blobs):
+    X, _, truth = blobs
+    for wanted, other in (("merger", "trail"), ("trail", "merger")):
+        det = _taught(blobs, interest={wanted: 1.0, other: 0.0})
+        score = det.anomaly_score(X)
+        top = truth[np.argsort(-score)[:12]]
+        assert np.sum(top == wanted) >= 9 and np.sum(top == other) <= 1
+        assert rank_weighted_score(truth == wanted, score) > 0.7
+        assert rank_weighted_score(truth == other, score) < 0.2
+
+
+def test_query_budget_is_split_by_interest(blobs):
+    X, _, truth = blobs
+    det = _taught(blobs, interest={"merger": 3, "trail": 1}, n_queries=8)
+    asked = truth[det.query(X)]
+    assert np.sum(asked == "merger") == 6 and np.sum(asked == "trail") == 2
+
+
+def test_query_strategies_and_unsupervised_start(blobs):
+    X, _, truth = blobs
+    # No labels: the isolation forest ranks; its top candidates are anomalies.
+    det = AHUNTDetector(**FAST).fit(X)
+    assert det.net_ is None and list(det.classes_) == ["anomaly"]
+    top = det.query(X, n_queries=10)
+    assert np.mean(np.isin(truth[top], ["merger", "trail"])) >= 0.6
+    assert np.all(det.score_samples(X) <= 0)
+    with pytest.raises(NotFittedError, match="no classifier"):
+        det.predict_proba(X)
+    random_a = AHUNTDetector(**{**FAST, "query_strategy": "random"}).fit(X)
+    random_b = clone(random_a).fit(X)
+    np.testing.assert_array_equal(random_a.query(X), random_b.query(X))
+    unsure = _taught(blobs, query_strategy="uncertain")
+    proba = unsure.predict_proba(X)
+    entropy = -(proba * np.log(proba)).sum(axis=1)
+    picked = unsure.query(X, n_queries=5)
+    assert entropy[picked].min() >= np.sort(entropy)[-40]
+
+
+def test_outlier_semantics(blobs):
+    X, y, truth = blobs
+    det = _taught(blobs)
+    scores = det.score_samples(X)
+    assert scores.dtype == np.float64 and scores.min() >= -1 and scores.max() <= 0
+    assert det.offset_ == -0.5
+    np.testing.assert_allclose(det.decision_function(X), scores + 0.5)
+    labels = det.predict(X)
+    np.testing.assert_array_equal(labels == -1, scores < -0.5)
+    anomalous = np.isin(truth, ["merger", "trail"])
+    assert np.mean(labels[anomalous] == -1) > 0.7
+    assert np.mean(labels[~anomalous] == -1) < 0.1
+    # A float contamination: that fraction of the labelled samples is flagged.
+    fixed = _taught(blobs, contamination=0.1)
+    labelled = np.r_[np.flatnonzero(y != None), 400:403, 415:418]  # noqa: E711
+    assert np.mean(fixed.predict(X[labelled]) == -1) == pytest.approx(0.1, abs=0.01)
+
+
+def test_image_input_uses_a_cnn():
+    data = make_galaxies(
+        60,
+        image_size=16,
+        classes=["round_smooth", "edge_on_with_bulge"],
+        anomalies=["satellite_trail"],
+        anomaly_fraction=0.2,
+        random_state=0,
+    )
+    is_anomaly = data.is_anomaly.astype(bool)
+    y = data.target_names[data.target].astype(object)
+    y[is_anomaly] = None
+    det = AHUNTDetector(
+        filters=(8, 16),
+        dense_units=16,
+        max_epochs=3,
+        epochs_per_round=1,
+        n_queries=4,
+        device="cpu",
+        random_state=0,
+    )
+    det.fit(data.images, y)
+    assert det.backbone_ == "cnn"
+    truth = np.where(is_anomaly, "trail", data.target_names[data.target])
+    history = det.hunt(data.images, oracle=lambda idx: truth[idx], n_rounds=2)
+    assert len(history) == 2 and det.n_labelled_ == 48 + 8
+    assert det.predict(data.images).shape == (60,)
+
+
+def test_pipeline_on_vae_embeddings_and_the_loop_through_it():
+    data = make_galaxies(
+        80,
+        image_size=16,
+        classes=["round_smooth", "edge_on_with_bulge"],
+        anomalies=["saturated_star"],
+        anomaly_fraction=0.1,
+        random_state=0,
+    )
+    truth = np.where(
+        data.is_anomaly.astype(bool), "star", data.target_names[data.target]
+    ).astype(object)
+    y = truth.copy()
+    y[data.is_anomaly.astype(bool)] = None
+    pipe = make_pipeline(
+        ArcsinhScaler(),
+        FlowVAETransformer(
+            n_components=4, filters=(8, 16), max_epochs=2, device="cpu", random_state=0
+        ),
+        AHUNTDetector(**{**FAST, "n_queries": 4}),
+    ).fit(data.images, y)
+    assert pipe.predict(data.images).shape == (80,)
+    assert pipe.decision_function(data.images).shape == (80,)
+    Z = pipe[:-1].transform(data.images)
+    asked = pipe[-1].query(Z)
+    pipe[-1].teach(Z[asked], truth[asked])
+    assert pipe[-1].n_rounds_ == 1 and pipe.score_samples(data.images).shape == (80,)
+
+
+def test_clone_grid_search_and_joblib_continue_teaching(blobs, tmp_path):
+    X, y, truth = blobs
+    det = _taught(blobs)
+    copy = clone(det)
+    assert not hasattr(copy, "classes_") and copy.get_params() == det.get_params()
+    anomalous = np.isin(truth, ["merger", "trail"])
+    search = GridSearchCV(
+        AHUNTDetector(**{**FAST, "max_epochs": 10}, interest={"merger": 1, "trail": 1}),
+        {"hidden": [(8,), (32,)]},
+        scoring=lambda est, X_, y_: rank_weighted_score(
+            np.isin(y_, ["merger", "trail"]), est.anomaly_score(X_)
+        ),
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    ).fit(X, truth)
+    assert search.best_params_["hidden"] in [(8,), (32,)]
+    assert search.best_score_ > 0.8 and anomalous.sum() == 30
+    path = tmp_path / "ahunt.joblib"
+    joblib.dump(det, path)
+    restored = joblib.load(path)
+    np.testing.assert_array_equal(restored.score_samples(X), det.score_samples(X))
+    np.testing.assert_array_equal(restored.query(X), det.query(X))
+    nxt = restored.query(X)
+    restored.teach(X[nxt], truth[nxt])
+    det.teach(X[nxt], truth[nxt])
+    assert restored.n_rounds_ == 2 and restored.n_labelled_ == det.n_labelled_
+    np.testing.assert_allclose(
+        restored.score_samples(X), det.score_samples(X), atol=1e-5
+    )
+
+
+def test_bad_inputs_change_nothing(blobs):
+    X, y, truth = blobs
+    det = _taught(blobs)
+    state = (list(det.classes_), det.n_labelled_, det.n_rounds_)
+    with pytest.raises(ValueError, match="label for every sample"):
+        det.teach(X[:2], [None, "disc"])
+    with pytest.raises(ValueError, match="labels"):
+        det.teach(X[:3], ["disc"])
+    with pytest.raises(ValueError, match="features"):
+        det.teach(X[:2, :3], ["disc", "disc"])
+    with pytest.raises(ValueError, match="n_queries"):
+        det.query(X, n_queries=0)
+    with pytest.raises(TypeError, match="callable"):
+        det.hunt(X, oracle=truth)
+    assert (list(det.classes_), det.n_labelled_, det.n_rounds_) == state
+    with pytest.raises(ValueError, match="weights"):
+        AHUNTDetector(interest={"merger": -1}).fit(X, y)
+    with pytest.raises(ValueError, match="positive weight"):
+        AHUNTDetector(interest={"merger": 0}).fit(X, y)
+    with pytest.raises(ValueError, match="query_strategy"):
+        AHUNTDetector(query_strategy="greedy").fit(X, y)
