@@ -496,9 +496,9 @@ class AHUNTDetector(
         them, so equal weights give the total probability of the classes of
         interest; each round's query budget is split between them by
         weight. A class of interest not seen yet is looked for through the
-        reserve output. None means every class not given to ``fit`` (the
-        reserve and each class discovered by :meth:`teach`), equally
-        weighted.
+        reserve output. None means the classes discovered by :meth:`teach`
+        (not given to ``fit``), equally weighted, and the reserve while there
+        is none.
     reserve_label : str, default="anomaly"
         Label of the reserve output.
     n_queries : int, default=10
@@ -844,8 +844,9 @@ class AHUNTDetector(
         """``{class: weight}`` of the interest, the default filled in."""
         if self.interest is not None:
             return dict(self.interest)
-        initial = set(self.initial_classes_)
-        return {c: 1.0 for c in self.classes_ if c not in initial}
+        known = {*self.initial_classes_, self.reserve_label}
+        discovered = [c for c in self.classes_ if c not in known]
+        return {c: 1.0 for c in discovered or [self.reserve_label]}
 
     def _interest_columns(self):
         """Columns of ``predict_proba`` and weights, one per class of interest.

@@ -142,3 +142,62 @@ def plot_image_rows(rows, n_images=8):
         ax_row[0].set_title(title, fontsize=8, loc="left")
     fig.tight_layout()
     return fig
+
+
+HUNT_METRICS = {
+    "rws": "rank-weighted score",
+    "recall": "recall at k",
+    "precision": "precision at k",
+    "mcc": "MCC at k",
+    "query_rate": "anomalies among the queries",
+}
+
+
+def plot_hunt_curves(results, metrics=("rws", "recall", "query_rate")):
+    """Per-round curves of a simulated hunt, one line per method.
+
+    With several runs (e.g. a ``seed`` column) the line is the mean per round
+    and the band spans the lowest to the highest run.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        From :func:`skgalaxy.active.simulate_hunt` (runs may be concatenated).
+    metrics : sequence of str, default=("rws", "recall", "query_rate")
+        Columns to draw, one panel each.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skgalaxy.plotting import plot_hunt_curves
+    >>> results = pd.DataFrame({"round": [0, 1, 0, 1], "method": ["a", "a", "b", "b"],
+    ...                         "rws": [0.1, 0.5, 0.2, 0.3]})
+    >>> fig = plot_hunt_curves(results, metrics=["rws"])
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['a', 'b']
+    """
+    missing = [m for m in metrics if m not in results.columns]
+    if missing:
+        raise ValueError(
+            f"results has no column {missing}; it has {list(results.columns)}."
+        )
+    plt = _pyplot()
+    fig, axes = plt.subplots(
+        1, len(metrics), squeeze=False, figsize=(4.2 * len(metrics), 3.4)
+    )
+    for ax, metric in zip(axes[0], metrics):
+        for method, part in results.groupby("method", sort=False):
+            stats = part.groupby("round")[metric].agg(["mean", "min", "max"])
+            ax.plot(stats.index, stats["mean"], marker=".", label=method)
+            ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.15)
+        ax.set_xlabel("round")
+        ax.set_ylabel(HUNT_METRICS.get(metric, metric))
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,306 @@
+"""Simulated anomaly hunts: the protocol of the AHUNT paper, method by method.
+
+Data arrive in rounds ("nights") into a cumulative pool. Every round each
+method may ask an oracle — here the true labels — about a few samples, then
+ranks the whole pool; the ranking is scored against the true anomalies of
+interest. :func:`simulate_hunt` runs several methods side by side and returns
+one row per round and method; :func:`~skgalaxy.plotting.plot_hunt_curves`
+draws the curves.
+
+A method is a *hunter*: an object with ``start(indices, labels)`` (the
+initially labelled samples), ``step(pool, oracle)`` (one round; returns the
+indices it asked about) and ``anomaly_scores(pool)``. Three are provided:
+:class:`ActiveHunter` (an active learner such as
+:class:`~skgalaxy.anomaly.AHUNTDetector`), :class:`UnsupervisedHunter` (e.g.
+an IsolationForest refitted on the pool every round) and
+:class:`RandomLabelHunter` (a detector trained from scratch on as many random
+labels as the active learner has, without choosing them).
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+
+from .metrics import precision_at_k, rank_weighted_score, recall_at_k, top_k_mcc
+
+__all__ = [
+    "ActiveHunter",
+    "RandomLabelHunter",
+    "UnsupervisedHunter",
+    "make_nights",
+    "simulate_hunt",
+]
+
+
+def _anomaly_scores(estimator, X):
+    if hasattr(estimator, "anomaly_score"):
+        return estimator.anomaly_score(X)
+    return -estimator.score_samples(X)
+
+
+class ActiveHunter:
+    """An active learner with ``fit``, ``query`` and ``teach``, on data ``X``.
+
+    Parameters
+    ----------
+    detector : estimator
+        E.g. :class:`~skgalaxy.anomaly.AHUNTDetector`; cloned at ``start``.
+    X : array-like
+        All samples (images or features), indexed by the simulation.
+
+    Attributes
+    ----------
+    detector_ : estimator
+        The fitted clone.
+    """
+
+    def __init__(self, detector, X):
+        self.detector = detector
+        self.X = X
+
+    def start(self, indices, labels):
+        self.detector_ = clone(self.detector).fit(self.X[indices], labels)
+
+    def step(self, pool, oracle):
+        asked = pool[self.detector_.query(self.X[pool])]
+        if len(asked):
+            self.detector_.teach(self.X[asked], oracle(asked))
+        return asked
+
+    def anomaly_scores(self, pool):
+        return _anomaly_scores(self.detector_, self.X[pool])
+
+
+class UnsupervisedHunter:
+    """An unsupervised detector refitted on the whole pool every round.
+
+    Parameters
+    ----------
+    estimator : estimator
+        E.g. :class:`~sklearn.ensemble.IsolationForest`.
+    X : array-like
+        All samples; images are flattened.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+    """
+
+    def __init__(self, estimator, X):
+        self.estimator = estimator
+        self.X = np.asarray(X).reshape(len(X), -1)
+
+    def start(self, indices, labels):
+        self.estimator_ = None
+
+    def step(self, pool, oracle):
+        self.estimator_ = clone(self.estimator).fit(self.X[pool])
+        return np.array([], dtype=np.int64)
+
+    def anomaly_scores(self, pool):
+        if self.estimator_ is None:
+            self.step(pool, None)
+        return _anomaly_scores(self.estimator_, self.X[pool])
+
+
+class RandomLabelHunter:
+    """A detector trained once, from scratch, on random labels (no active learning).
+
+    Each round it draws as many extra labelled samples from the pool as an
+    active learner asking ``n_queries`` per round would have, and fits a fresh
+    clone on those plus the initial labels.
+
+    Parameters
+    ----------
+    detector : estimator
+        Fitted as ``detector.fit(X, labels)``.
+    X : array-like
+    n_queries : int
+        Labels added per round.
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    detector_ : estimator
+    """
+
+    def __init__(self, detector, X, n_queries, random_state=None):
+        self.detector = detector
+        self.X = X
+        self.n_queries = n_queries
+        self.random_state = random_state
+
+    def start(self, indices, labels):
+        self._initial = (np.asarray(indices), np.asarray(labels, dtype=object))
+        self._rng = check_random_state(self.random_state)
+        self._rounds = 0
+        self.detector_ = clone(self.detector).fit(self.X[indices], labels)
+
+    def step(self, pool, oracle):
+        self._rounds += 1
+        initial, labels = self._initial
+        candidates = np.setdiff1d(pool, initial)
+        n = min(self.n_queries * self._rounds, len(candidates))
+        drawn = self._rng.choice(candidates, n, replace=False)
+        indices = np.concatenate([initial, drawn])
+        all_labels = np.concatenate([labels, np.asarray(oracle(drawn), dtype=object)])
+        self.detector_ = clone(self.detector).fit(self.X[indices], all_labels)
+        return np.array([], dtype=np.int64)  # no choice was made: nothing "asked"
+
+    def anomaly_scores(self, pool):
+        return _anomaly_scores(self.detector_, self.X[pool])
+
+
+def make_nights(
+    y, n_nights, *, anomaly_labels, n_initial, anomaly_fraction=None, random_state=None
+):
+    """Split samples into initially labelled ones and nights of new arrivals.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        True labels.
+    n_nights : int
+    anomaly_labels : list
+        Labels of the anomalies; every other label is normal.
+    n_initial : int
+        Normal samples labelled at the start.
+    anomaly_fraction : float or None, default=None
+        Fraction of anomalies among the arrivals: normal samples are dropped
+        to reach it (all anomalies are used). None keeps every sample.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    initial : ndarray of int
+    nights : list of ndarray of int
+        Each night gets an equal share of the normal samples and of the
+        anomalies, in random order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalaxy.active import make_nights
+    >>> y = np.array(["normal"] * 90 + ["merger"] * 10)
+    >>> initial, nights = make_nights(y, 5, anomaly_labels=["merger"],
+    ...                               n_initial=40, random_state=0)
+    >>> len(initial), [len(n) for n in nights]
+    (40, [12, 12, 12, 12, 12])
+    """
+    y = np.asarray(y)
+    rng = check_random_state(random_state)
+    if not isinstance(n_nights, Integral) or n_nights < 1:
+        raise ValueError(f"n_nights must be a positive integer, got {n_nights!r}.")
+    is_anomaly = np.isin(y, anomaly_labels)
+    normal = rng.permutation(np.flatnonzero(~is_anomaly))
+    anomalies = rng.permutation(np.flatnonzero(is_anomaly))
+    if not 0 <= n_initial < len(normal):
+        raise ValueError(
+            f"n_initial must be in [0, {len(normal)}) (the normal samples), got "
+            f"{n_initial}."
+        )
+    initial, normal = normal[:n_initial], normal[n_initial:]
+    if anomaly_fraction is not None:
+        n_normal = int(
+            round(len(anomalies) * (1 - anomaly_fraction) / anomaly_fraction)
+        )
+        normal = normal[:n_normal]
+    nights = [
+        rng.permutation(np.concatenate([n, a]))
+        for n, a in zip(
+            np.array_split(normal, n_nights), np.array_split(anomalies, n_nights)
+        )
+    ]
+    return initial, nights
+
+
+def simulate_hunt(hunters, y, initial, nights, *, interest_labels, k=50, verbose=0):
+    """Run hunters side by side over the nights and score them every round.
+
+    Round 0 scores the hunters right after their start on the initial labels;
+    round ``r`` adds night ``r`` to the pool, lets every hunter take its step
+    (ask the oracle, learn), then ranks the whole cumulative pool — samples
+    shown to the oracle included — by each hunter's anomaly scores.
+
+    Parameters
+    ----------
+    hunters : dict
+        ``{name: hunter}`` (see the module docstring).
+    y : array-like of shape (n_samples,)
+        True labels; the oracle reveals them.
+    initial : array-like of int
+        Samples labelled before the first night.
+    nights : list of array-like of int
+    interest_labels : list
+        Labels of the anomalies the hunt is after.
+    k : int, default=50
+        Top of the ranking used for recall, precision and MCC.
+    verbose : int, default=0
+        1 or more: a progress bar over the nights.
+
+    Returns
+    -------
+    results : pandas.DataFrame
+        Columns ``round``, ``method``, ``rws``, ``recall``, ``precision``,
+        ``mcc`` (the last three at ``k``), ``query_rate`` (fraction of the
+        round's queries that were anomalies of interest; NaN for methods that
+        ask nothing), ``n_pool``, ``n_anomalies``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.ensemble import IsolationForest
+    >>> from skgalaxy.active import UnsupervisedHunter, make_nights, simulate_hunt
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (190, 2)), rng.normal(5, 1, (10, 2))]
+    >>> y = np.array(["normal"] * 190 + ["odd"] * 10)
+    >>> initial, nights = make_nights(y, 2, anomaly_labels=["odd"], n_initial=50,
+    ...                               random_state=0)
+    >>> hunters = {"forest": UnsupervisedHunter(IsolationForest(random_state=0), X)}
+    >>> results = simulate_hunt(hunters, y, initial, nights, interest_labels=["odd"])
+    >>> results[["round", "method", "n_pool", "n_anomalies"]].values.tolist()
+    [[0, 'forest', 50, 0], [1, 'forest', 125, 5], [2, 'forest', 200, 10]]
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    y = np.asarray(y)
+    initial = np.asarray(initial, dtype=np.int64)
+
+    def oracle(indices):
+        return y[indices]
+
+    for hunter in hunters.values():
+        hunter.start(initial, y[initial])
+    rows = []
+    pool = initial
+    for round_ in tqdm(range(len(nights) + 1), disable=not verbose, desc="nights"):
+        if round_:
+            pool = np.concatenate(
+                [pool, np.asarray(nights[round_ - 1], dtype=np.int64)]
+            )
+        truth = np.isin(y[pool], interest_labels)
+        top = min(k, len(pool))
+        for name, hunter in hunters.items():
+            asked = hunter.step(pool, oracle) if round_ else np.array([], dtype=int)
+            scores = hunter.anomaly_scores(pool)
+            rows.append(
+                {
+                    "round": round_,
+                    "method": name,
+                    "rws": rank_weighted_score(truth, scores),
+                    "recall": recall_at_k(truth, scores, top),
+                    "precision": precision_at_k(truth, scores, top),
+                    "mcc": top_k_mcc(truth, scores, top),
+                    "query_rate": (
+                        np.isin(y[asked], interest_labels).mean()
+                        if len(asked)
+                        else np.nan
+                    ),
+                    "n_pool": len(pool),
+                    "n_anomalies": int(truth.sum()),
+                }
+            )
+    return pd.DataFrame(rows)
