@@ -112,8 +112,12 @@ def run_real(seeds, epochs, vae_epochs, quick):
         scores, seconds = detector_scores(X_train, X_test, seed, epochs, vae_epochs)
         per_seed.append({name: metrics(is_anomaly, s) for name, s in scores.items()})
         timings.append(seconds)
-        print(f"real seed {seed}:", {k: round(v[0], 3) for k, v in per_seed[-1].items()})
-    sizes = f"train {len(X_train)} normal, test {len(X_test)} ({is_anomaly.sum()} mergers)"
+        print(
+            f"real seed {seed}:", {k: round(v[0], 3) for k, v in per_seed[-1].items()}
+        )
+    sizes = (
+        f"train {len(X_train)} normal, test {len(X_test)} ({is_anomaly.sum()} mergers)"
+    )
     return summarise(per_seed), sizes, timings
 
 
@@ -198,7 +202,9 @@ def main():
     )
     print(body)
     if not args.quick:
-        record("cae_anomaly", "CAEAnomalyDetector: mergers and synthetic anomalies", body)
+        record(
+            "cae_anomaly", "CAEAnomalyDetector: mergers and synthetic anomalies", body
+        )
 
 
 if __name__ == "__main__":

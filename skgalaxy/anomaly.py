@@ -519,7 +519,7 @@ class AHUNTDetector(
     augment : bool, default=True
         Random quarter turns and mirror images (CNN) or Gaussian jitter of
         0.1 standard deviations (MLP) in training.
-    max_epochs : int, default=20
+    max_epochs : int, default=30
         Epochs of the first training in ``fit``.
     epochs_per_round : int, default=5
         Fine-tuning epochs of each :meth:`teach`.
@@ -529,7 +529,8 @@ class AHUNTDetector(
         of the scores of ``fit``'s samples, and after each :meth:`teach` of the
         labelled samples.
     batch_size : int, default=64
-    lr : float, default=1e-3
+    lr : float, default=3e-3
+        AdamW learning rate.
     weight_decay : float, default=1e-4
     image_shape : tuple of int or None, default=None
         ``(height, width, channels)`` of flat image input with
@@ -608,11 +609,11 @@ class AHUNTDetector(
         dropout=0.1,
         balance=True,
         augment=True,
-        max_epochs=20,
+        max_epochs=30,
         epochs_per_round=5,
         contamination="auto",
         batch_size=64,
-        lr=1e-3,
+        lr=3e-3,
         weight_decay=1e-4,
         image_shape=None,
         device="auto",
