@@ -8,159 +8,115 @@ import numpy as np
 
 from . import __version__
 
-
-def _load_demo_data(args):
-    from .datasets import load_images, make_galaxies
-
-    if args.data is None:
-        n = 1000 if args.quick else 3000
-        data = make_galaxies(n, random_state=args.random_state)
-        source = f"make_galaxies({n}, random_state={args.random_state})"
-    else:
-        data = load_images(args.data)
-        if data.target is None:
-            raise ValueError(f"{args.data} has no labels; the demo needs them.")
-        source = str(args.data)
-    return data, source
-
-
-def _class_table(data):
-    counts = np.bincount(data.target, minlength=len(data.target_names))
-    width = max(len(str(name)) for name in data.target_names)
-    return "\n".join(
-        f"  {str(name):<{width}}  {count:>6}"
-        for name, count in zip(data.target_names, counts)
-    )
+MODELS = {
+    "classifier": ("skgalaxy.classification", "GalaxyCNNClassifier", True),
+    "vae": ("skgalaxy.representation", "FlowVAETransformer", False),
+    "cae": ("skgalaxy.anomaly", "CAEAnomalyDetector", False),
+    "ahunt": ("skgalaxy.anomaly", "AHUNTDetector", True),
+}
 
 
 def _run_demo(args):
-    from .preprocessing import ArcsinhScaler
+    from ._demo import run_demo
 
-    data, source = _load_demo_data(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"skgalaxy {__version__} demo")
+    return run_demo(args)
+
+
+def _run_fetch(args):
+    from .datasets import fetch_galaxy10
+
+    data = fetch_galaxy10(
+        args.variant, data_home=args.data_home, url=args.url, sha256=args.sha256
+    )
     print(
-        f"data: {source}: {data.images.shape[0]} images of shape "
-        f"{data.images.shape[1:]} ({data.images.dtype})"
+        f"Galaxy10 {args.variant}: {len(data.images)} images of shape "
+        f"{data.images.shape[1:]}, {len(data.target_names)} classes"
     )
-    print(_class_table(data))
-    scaled = ArcsinhScaler().fit_transform(data.images)
-    low, high = float(scaled.min()), float(scaled.max())
-    print(f"ArcsinhScaler: scaled pixel range [{low:.3f}, {high:.3f}]")
-    _save_figure(
-        out / "examples.png",
-        "plot_class_grid",
-        data.images,
-        data.target,
-        data.target_names,
-    )
-    _demo_classifier(data, args, out)
-    _demo_flow_vae(data, args, out)
     return 0
 
 
-def _demo_flow_vae(data, args, out):
-    """Fit the flow-prior VAE; report held-out ELBO, save reconstructions, samples."""
-    from sklearn.model_selection import train_test_split
+def _load_labelled(path, need_labels):
+    from .datasets import load_images
 
-    from .preprocessing import ArcsinhScaler
-    from .representation import FlowVAETransformer
-
-    X_train, X_test = train_test_split(
-        data.images, test_size=0.25, random_state=args.random_state
-    )
-    scaler = ArcsinhScaler().fit(X_train)
-    epochs = 5 if args.quick else 20
-    vae = FlowVAETransformer(
-        n_components=16,
-        max_epochs=epochs,
-        random_state=args.random_state,
-        verbose=int(args.verbose),
-    )
-    print(
-        f"\nFlowVAETransformer: training on {len(X_train)} images, {epochs} epochs ..."
-    )
-    vae.fit(scaler.transform(X_train))
-    test = scaler.transform(X_test)
-    elbo = vae.score(test)
-    print(
-        f"held-out ELBO {elbo:.1f} nats per image "
-        f"({-elbo / (test[0].size * np.log(2)):.3f} bits/dim)"
-    )
-    recon = vae.inverse_transform(vae.transform(test[:8]))
-    samples = vae.sample(8, random_state=args.random_state)
-    _save_figure(
-        out / "vae_reconstructions.png",
-        "plot_image_rows",
-        {"input": test[:8], "reconstruction": recon},
-    )
-    _save_figure(out / "vae_samples.png", "plot_image_rows", {"sample": samples})
+    data = load_images(path)
+    if need_labels and data.target is None:
+        raise ValueError(f"{path} has no labels; this model needs them.")
+    return data
 
 
-def _demo_classifier(data, args, out):
-    """Train GalaxyCNNClassifier on 75 % of the data; report on the rest."""
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
-    from sklearn.model_selection import train_test_split
+def _run_train(args):
+    import importlib
+
+    import joblib
     from sklearn.pipeline import make_pipeline
 
-    from .classification import GalaxyCNNClassifier
     from .preprocessing import ArcsinhScaler
 
-    X_train, X_test, y_train, y_test = train_test_split(
-        data.images,
-        data.target,
-        test_size=0.25,
-        stratify=data.target,
-        random_state=args.random_state,
-    )
-    epochs = 10 if args.quick else 20
-    model = make_pipeline(
-        ArcsinhScaler(),
-        GalaxyCNNClassifier(
-            max_epochs=epochs, random_state=args.random_state, verbose=int(args.verbose)
-        ),
-    )
-    print(
-        f"\nGalaxyCNNClassifier: training on {len(X_train)} images, {epochs} epochs ..."
-    )
-    model.fit(X_train, y_train)
-    pred = model.predict(X_test)
-    labels = np.arange(len(data.target_names))
-    print(
-        f"test accuracy {accuracy_score(y_test, pred):.3f}, "
-        f"macro-F1 {f1_score(y_test, pred, average='macro'):.3f} "
-        f"({len(X_test)} images)"
-    )
-    print("confusion matrix (rows: true class, columns: predicted):")
-    matrix = confusion_matrix(y_test, pred, labels=labels)
-    for i, row in enumerate(matrix):
-        print(
-            f"  {i:>2} "
-            + " ".join(f"{v:>4}" for v in row)
-            + f"   {data.target_names[i]}"
-        )
-    _save_figure(
-        out / "confusion_matrix.png",
-        "plot_confusion_matrix",
-        y_test,
-        pred,
-        labels,
-        [str(n) for n in data.target_names],
-    )
+    module, name, supervised = MODELS[args.model]
+    data = _load_labelled(args.data, supervised)
+    params = {"random_state": args.random_state, "verbose": int(args.verbose)}
+    if args.epochs is not None:
+        params["max_epochs"] = args.epochs
+    estimator = getattr(importlib.import_module(module), name)(**params)
+    model = make_pipeline(ArcsinhScaler(), estimator)
+    y = None
+    if supervised:
+        y = np.asarray(data.target_names)[data.target]
+    print(f"training {name} on {len(data.images)} images from {args.data} ...")
+    model.fit(data.images, y)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, args.out)
+    print(f"wrote {args.out}")
+    return 0
 
 
-def _save_figure(path, function, *args):
-    """Draw with ``skgalaxy.plotting.<function>`` and save, if matplotlib exists."""
+def _predictions(model, images):
+    """A table of what the fitted model says about each image."""
+    import pandas as pd
+
+    table = pd.DataFrame({"index": np.arange(len(images))})
+    if (
+        hasattr(model, "predict_proba")
+        and hasattr(model, "classes_")
+        and not hasattr(model, "score_samples")
+    ):
+        proba = model.predict_proba(images)
+        table["prediction"] = model.classes_[proba.argmax(axis=1)]
+        for i, name in enumerate(model.classes_):
+            table[f"proba_{name}"] = proba[:, i]
+    elif hasattr(model, "score_samples") and hasattr(model, "decision_function"):
+        scores = model.score_samples(images)
+        table["score_samples"] = scores
+        table["anomaly_score"] = -scores
+        table["outlier"] = model.predict(images)
+    elif hasattr(model, "transform"):
+        codes = model.transform(images)
+        for i in range(codes.shape[1]):
+            table[f"z{i}"] = codes[:, i]
+    else:
+        table["prediction"] = model.predict(images)
+    return table
+
+
+def _run_predict(args):
+    import joblib
+
+    from .datasets import load_images
+
+    if not args.model.is_file():
+        raise FileNotFoundError(f"No model file {args.model}")
     try:
-        from . import plotting
-
-        figure = getattr(plotting, function)(*args)
-    except ImportError:
-        print(f"matplotlib is not installed: {path.name} not written.")
-        return
-    figure.savefig(path, dpi=80)
-    print(f"wrote {path}")
+        model = joblib.load(args.model)
+    except Exception as exc:
+        raise ValueError(f"{args.model} is not a joblib model file: {exc}") from exc
+    data = load_images(args.data)
+    table = _predictions(model, data.images)
+    if args.out is None:
+        print(table.to_csv(index=False), end="")
+    else:
+        table.to_csv(args.out, index=False)
+        print(f"wrote {len(table)} rows to {args.out}")
+    return 0
 
 
 def build_parser():
@@ -197,6 +153,33 @@ def build_parser():
         "-v", "--verbose", action="store_true", help="show per-epoch training progress"
     )
     demo.set_defaults(handler=_run_demo)
+
+    fetch = commands.add_parser("fetch", help="download and cache a data set")
+    fetch.add_argument("dataset", choices=["galaxy10"])
+    fetch.add_argument("--variant", choices=["decals", "sdss"], default="decals")
+    fetch.add_argument("--data-home", default=None, help="cache folder")
+    fetch.add_argument("--url", default=None, help="a mirror of the file")
+    fetch.add_argument("--sha256", default=None, help="checksum for --url")
+    fetch.set_defaults(handler=_run_fetch)
+
+    train = commands.add_parser(
+        "train", help="fit ArcsinhScaler + MODEL on images and save it with joblib"
+    )
+    train.add_argument("model", choices=sorted(MODELS))
+    train.add_argument("--data", type=Path, required=True, help=".npz or .h5 images")
+    train.add_argument("--out", type=Path, required=True, help="model.joblib")
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--random-state", type=int, default=0)
+    train.add_argument("-v", "--verbose", action="store_true")
+    train.set_defaults(handler=_run_train)
+
+    predict = commands.add_parser(
+        "predict", help="apply a saved model to images; write a CSV"
+    )
+    predict.add_argument("model", type=Path, help="a file from skgalaxy train")
+    predict.add_argument("--data", type=Path, required=True, help=".npz or .h5 images")
+    predict.add_argument("--out", type=Path, default=None, help="CSV (default: stdout)")
+    predict.set_defaults(handler=_run_predict)
     return parser
 
 
@@ -209,7 +192,7 @@ def main(argv=None):
         return 2
     try:
         return args.handler(args)
-    except (FileNotFoundError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         print(f"skgalaxy {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

@@ -1,3 +1,8 @@
+import http.server
+import threading
+from functools import partial
+
+import h5py
 import numpy as np
 import pytest
 
@@ -22,3 +27,34 @@ def rng():
 def tiny_images(rng):
     """Twelve 8x8 RGB uint8 images."""
     return rng.integers(0, 256, size=(12, 8, 8, 3), dtype=np.uint8)
+
+
+def write_galaxy10(path, n=24, size=69):
+    """A small Galaxy10-like .h5 file (astroNN layout); returns images, labels."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    labels = np.arange(n) % 10
+    with h5py.File(path, "w") as f:
+        f["images"] = images
+        f["ans"] = labels.astype(np.uint8)
+    return images, labels
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """A loopback HTTP server over a folder; yields (folder, base_url)."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def galaxy10_writer():
+    return write_galaxy10

@@ -6,6 +6,7 @@ import pytest
 
 from skgalaxy import __version__
 from skgalaxy.cli import main
+from skgalaxy.datasets import load_images
 
 
 def test_version_and_help(capsys):
@@ -55,6 +56,18 @@ def test_demo_on_a_npz_file(tmp_path, capsys):
     assert "held-out ELBO" in out
     assert (tmp_path / "r" / "vae_reconstructions.png").is_file()
     assert (tmp_path / "r" / "vae_samples.png").is_file()
+    assert "CAEAnomalyDetector" in out and "ROC AUC" in out
+    assert "final rank-weighted score" in out and "summary" in out
+    report = (tmp_path / "r" / "report.md").read_text()
+    for figure in (
+        "examples.png",
+        "confusion_matrix.png",
+        "vae_reconstructions.png",
+        "vae_samples.png",
+        "anomaly_gallery.png",
+        "hunt_curves.png",
+    ):
+        assert f"({figure})" in report and (tmp_path / "r" / figure).is_file()
 
 
 def test_demo_missing_file_is_a_clear_error(tmp_path, capsys):
@@ -67,3 +80,86 @@ def test_demo_wrong_format(tmp_path, capsys):
     path.write_text("1,2\n")
     assert main(["demo", "--data", str(path)]) == 1
     assert "Unknown image file format" in capsys.readouterr().err
+
+
+@pytest.fixture
+def cutouts(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "cutouts.npz"
+    np.savez(
+        path,
+        images=rng.integers(0, 255, (30, 16, 16, 3), dtype=np.uint8),
+        labels=np.repeat([0, 1], 15),
+        class_names=np.array(["round", "edge_on"]),
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "model, columns",
+    [
+        ("classifier", ["index", "prediction", "proba_edge_on", "proba_round"]),
+        ("cae", ["index", "score_samples", "anomaly_score", "outlier"]),
+        ("ahunt", ["index", "score_samples", "anomaly_score", "outlier"]),
+        ("vae", ["index", *[f"z{i}" for i in range(16)]]),
+    ],
+)
+def test_train_then_predict(cutouts, tmp_path, capsys, model, columns):
+    import joblib
+    import pandas as pd
+
+    saved = tmp_path / "model.joblib"
+    args = ["train", model, "--data", str(cutouts), "--out", str(saved)]
+    assert main([*args, "--epochs", "2"]) == 0
+    assert saved.is_file()
+    csv = tmp_path / "predictions.csv"
+    assert main(["predict", str(saved), "--data", str(cutouts), "--out", str(csv)]) == 0
+    table = pd.read_csv(csv)
+    assert list(table.columns) == columns and len(table) == 30
+    fitted = joblib.load(saved)
+    images = load_images(cutouts).images  # as the command reads them
+    if model == "classifier":
+        np.testing.assert_array_equal(table["prediction"], fitted.predict(images))
+    elif model in ("cae", "ahunt"):
+        np.testing.assert_allclose(table["score_samples"], fitted.score_samples(images))
+        np.testing.assert_array_equal(table["outlier"], fitted.predict(images))
+    capsys.readouterr()
+    assert main(["predict", str(saved), "--data", str(cutouts)]) == 0
+    assert capsys.readouterr().out.startswith(",".join(columns))
+
+
+def test_train_and_predict_errors(cutouts, tmp_path, capsys):
+    missing = tmp_path / "absent.npz"
+    assert main(["train", "cae", "--data", str(missing), "--out", "m.joblib"]) == 1
+    assert "No image file" in capsys.readouterr().err
+    not_a_model = tmp_path / "model.joblib"
+    not_a_model.write_text("hello")
+    assert main(["predict", str(not_a_model), "--data", str(cutouts)]) == 1
+    assert "not a joblib model" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "no.joblib"), "--data", str(cutouts)]) == 1
+    assert "No model file" in capsys.readouterr().err
+    unlabelled = tmp_path / "unlabelled.npz"
+    np.savez(unlabelled, images=np.zeros((4, 8, 8, 3), dtype=np.uint8))
+    assert main(["train", "classifier", "--data", str(unlabelled), "--out", "m"]) == 1
+    assert "no labels" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "resnet", "--data", str(cutouts), "--out", "m"])
+    assert exc.value.code == 2
+
+
+def test_fetch_galaxy10_from_a_local_server(
+    http_folder, tmp_path, capsys, galaxy10_writer
+):
+    import hashlib
+
+    folder, base = http_folder
+    galaxy10_writer(folder / "Galaxy10.h5")
+    digest = hashlib.sha256((folder / "Galaxy10.h5").read_bytes()).hexdigest()
+    args = ["fetch", "galaxy10", "--variant", "sdss", "--data-home", str(tmp_path)]
+    url = ["--url", f"{base}/Galaxy10.h5", "--sha256", digest]
+    assert main([*args, *url]) == 0
+    assert "24 images" in capsys.readouterr().out
+    assert (tmp_path / "Galaxy10.h5").is_file()
+    bad = ["--url", f"{base}/absent.h5"]
+    assert main(["fetch", "galaxy10", "--data-home", str(tmp_path / "x"), *bad]) == 1
+    assert "Could not download" in capsys.readouterr().err

@@ -1,8 +1,5 @@
 import hashlib
-import http.server
 import socket
-import threading
-from functools import partial
 
 import h5py
 import numpy as np
@@ -176,20 +173,12 @@ def test_resize_by_area_averaging():
     assert odd.dtype == np.uint8 and (odd == 200).all()
 
 
-def _write_galaxy10(path, n=24, size=69):
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
-    labels = np.arange(n) % 10
-    with h5py.File(path, "w") as f:
-        f["images"] = images
-        f["ans"] = labels.astype(np.uint8)
-    return images, labels
-
-
 @pytest.mark.parametrize("size, variant", [(69, "sdss"), (160, "decals")])
-def test_load_galaxy10_reads_in_chunks_and_resizes(tmp_path, size, variant):
+def test_load_galaxy10_reads_in_chunks_and_resizes(
+    tmp_path, size, variant, galaxy10_writer
+):
     path = tmp_path / "g10.h5"
-    images, labels = _write_galaxy10(path, size=size)
+    images, labels = galaxy10_writer(path, size=size)
     data = load_galaxy10(path, image_size=32, chunk_size=5)
     assert data.images.shape == (24, 32, 32, 3) and data.images.dtype == np.uint8
     np.testing.assert_array_equal(data.target, labels)
@@ -211,24 +200,9 @@ def test_load_galaxy10_rejects_other_files(tmp_path):
         load_galaxy10(other)
 
 
-@pytest.fixture
-def http_folder(tmp_path):
-    """A loopback HTTP server over a folder; yields (folder, base_url)."""
-    folder = tmp_path / "www"
-    folder.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_fetch_downloads_verifies_and_caches(http_folder, tmp_path):
+def test_fetch_downloads_verifies_and_caches(http_folder, tmp_path, galaxy10_writer):
     folder, base = http_folder
-    _, labels = _write_galaxy10(folder / "Galaxy10.h5")
+    _, labels = galaxy10_writer(folder / "Galaxy10.h5")
     digest = hashlib.sha256((folder / "Galaxy10.h5").read_bytes()).hexdigest()
     cache = tmp_path / "cache"
     data = fetch_galaxy10(
@@ -243,9 +217,11 @@ def test_fetch_downloads_verifies_and_caches(http_folder, tmp_path):
     np.testing.assert_array_equal(again.images, data.images)
 
 
-def test_fetch_with_a_wrong_checksum_leaves_nothing(http_folder, tmp_path):
+def test_fetch_with_a_wrong_checksum_leaves_nothing(
+    http_folder, tmp_path, galaxy10_writer
+):
     folder, base = http_folder
-    _write_galaxy10(folder / "Galaxy10.h5")
+    galaxy10_writer(folder / "Galaxy10.h5")
     cache = tmp_path / "cache"
     with pytest.raises(OSError, match="Checksum mismatch"):
         fetch_galaxy10(
@@ -321,9 +297,9 @@ def test_real_gz1_file(gz1_path):
     assert np.bincount(data.target).tolist() == [3716, 331, 349, 798, 92]
 
 
-def test_demo_reads_galaxy10_h5(tmp_path, capsys):
+def test_demo_reads_galaxy10_h5(tmp_path, capsys, galaxy10_writer):
     path = tmp_path / "g10.h5"
-    _write_galaxy10(path, n=60)
+    galaxy10_writer(path, n=60)
     assert (
         main(["demo", "--data", str(path), "--out", str(tmp_path / "r"), "--quick"])
         == 0
