@@ -54,6 +54,20 @@ class ActiveHunter:
     ----------
     detector_ : estimator
         The fitted clone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalaxy import AHUNTDetector
+    >>> from skgalaxy.active import ActiveHunter
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (100, 3)), rng.normal(4, 1, (5, 3))]
+    >>> y = np.array(["galaxy"] * 100 + ["odd"] * 5)
+    >>> detector = AHUNTDetector(n_queries=3, max_epochs=2, random_state=0)
+    >>> hunter = ActiveHunter(detector, X)
+    >>> hunter.start(np.arange(50), y[:50])
+    >>> len(hunter.step(np.arange(105), lambda idx: y[idx]))
+    3
     """
 
     def __init__(self, detector, X):
@@ -86,6 +100,17 @@ class UnsupervisedHunter:
     Attributes
     ----------
     estimator_ : estimator
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.ensemble import IsolationForest
+    >>> from skgalaxy.active import UnsupervisedHunter
+    >>> X = np.r_[np.zeros((20, 2)), [[5.0, 5.0]]]
+    >>> hunter = UnsupervisedHunter(IsolationForest(random_state=0), X)
+    >>> hunter.start([], [])
+    >>> int(np.argmax(hunter.anomaly_scores(np.arange(21))))
+    20
     """
 
     def __init__(self, estimator, X):
@@ -124,6 +149,22 @@ class RandomLabelHunter:
     Attributes
     ----------
     detector_ : estimator
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalaxy import AHUNTDetector
+    >>> from skgalaxy.active import RandomLabelHunter
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3))
+    >>> y = np.array(["galaxy"] * 55 + ["odd"] * 5)
+    >>> hunter = RandomLabelHunter(AHUNTDetector(max_epochs=2, random_state=0), X,
+    ...                            n_queries=5, random_state=0)
+    >>> hunter.start(np.arange(20), y[:20])
+    >>> hunter.step(np.arange(60), lambda idx: y[idx]).size  # asks nothing itself
+    0
+    >>> hunter.detector_.n_labelled_
+    25
     """
 
     def __init__(self, detector, X, n_queries, random_state=None):

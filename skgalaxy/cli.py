@@ -8,6 +8,8 @@ import numpy as np
 
 from . import __version__
 
+__all__ = ["build_parser", "main"]
+
 MODELS = {
     "classifier": ("skgalaxy.classification", "GalaxyCNNClassifier", True),
     "vae": ("skgalaxy.representation", "FlowVAETransformer", False),
@@ -120,7 +122,20 @@ def _run_predict(args):
 
 
 def build_parser():
-    """The argument parser of the ``skgalaxy`` command."""
+    """The argument parser of the ``skgalaxy`` command.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> from skgalaxy.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "cae", "--data", "x.npz",
+    ...                                   "--out", "cae.joblib"])
+    >>> args.model, str(args.out)
+    ('cae', 'cae.joblib')
+    """
     parser = argparse.ArgumentParser(
         prog="skgalaxy",
         description="Deep learning for galaxy images, the scikit-learn way.",
@@ -184,7 +199,25 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point; returns the exit status."""
+    """Entry point of the ``skgalaxy`` command.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments; None reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 for a failed job (the error goes to stderr), 2 for a
+        usage error.
+
+    Examples
+    --------
+    >>> from skgalaxy.cli import main
+    >>> main(["predict", "absent.joblib", "--data", "absent.npz"])
+    1
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -2,6 +2,13 @@
 
 import numpy as np
 
+__all__ = [
+    "plot_class_grid",
+    "plot_confusion_matrix",
+    "plot_hunt_curves",
+    "plot_image_rows",
+]
+
 
 def _pyplot():
     try:

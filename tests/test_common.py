@@ -89,3 +89,31 @@ def test_docstring_has_numpydoc_sections(cls):
     doc = inspect.getdoc(cls)
     for section in ("Parameters", "Attributes", "Examples"):
         assert f"\n{section}\n---" in doc, f"{cls.__name__} lacks {section}"
+
+
+PUBLIC_MODULES = [
+    "skgalaxy",
+    "skgalaxy.active",
+    "skgalaxy.cli",
+    "skgalaxy.datasets",
+    "skgalaxy.metrics",
+    "skgalaxy.plotting",
+]
+
+
+def _public_callables():
+    import importlib
+
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                yield pytest.param(obj, id=f"{module_name}.{name}")
+
+
+@pytest.mark.parametrize("obj", _public_callables())
+def test_every_public_name_has_a_runnable_example(obj):
+    """The Examples sections run as doctests (``--doctest-modules``)."""
+    doc = inspect.getdoc(obj) or ""
+    assert "\nExamples\n--------\n" in doc and ">>> " in doc

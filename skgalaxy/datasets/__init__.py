@@ -9,6 +9,7 @@ from ._galaxy10 import (
     load_galaxy10,
     resize_images,
 )
+from ._lazy import H5Images, iter_batches
 from ._synthetic import ANOMALY_TYPES, GALAXY10_CLASSES, make_galaxies
 
 __all__ = [
@@ -16,8 +17,10 @@ __all__ = [
     "GALAXY10_CLASSES",
     "GALAXY10_REMOTE",
     "GALAXY10_SDSS_CLASSES",
+    "H5Images",
     "fetch_galaxy10",
     "get_data_home",
+    "iter_batches",
     "load_galaxy10",
     "load_images",
     "load_npz_images",
