@@ -15,10 +15,18 @@ from sklearn.utils._param_validation import Interval
 from skorch.callbacks import LRScheduler
 from torch.utils.data import Subset
 
-from ._images import images_to_tensor, restore_layout, tensor_to_images, validate_images
+from ._images import (
+    as_float_images,
+    images_to_tensor,
+    is_lazy_images,
+    restore_layout,
+    tensor_to_images,
+    validate_images,
+)
 
 __all__ = [
     "BatchIterator",
+    "LazyImageTensor",
     "ScaledImagesMixin",
     "TorchEstimatorMixin",
     "cosine_schedule",
@@ -76,12 +84,43 @@ def torch_seed(seed, device="cpu"):
         yield
 
 
+class LazyImageTensor:
+    """NCHW float32 tensors read on demand from a lazily read NHWC image source.
+
+    Indexing with a slice or with indices (any order) reads only those rows of
+    ``source`` (e.g. :class:`skgalaxy.datasets.H5Images`), converts them and
+    divides them by ``scale``, so training and inference walk data larger than
+    memory batch by batch.
+    """
+
+    def __init__(self, source, scale=1.0):
+        self.source = source
+        self.scale = scale
+
+    def __len__(self):
+        return len(self.source)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            rows = np.asarray(self.source[index])
+        else:
+            index = np.asarray(index, dtype=np.int64).reshape(-1)
+            unique, inverse = np.unique(index, return_inverse=True)
+            rows = np.asarray(self.source[unique])[inverse.ravel()]
+        images = as_float_images(rows)
+        if not np.isfinite(images).all():
+            raise ValueError("Input images contain NaN or infinity.")
+        return images_to_tensor(images) / self.scale
+
+
 def _dataset_tensors(dataset):
     """The X and y tensors behind a skorch ``Dataset`` or a ``Subset`` of one."""
     indices = None
     if isinstance(dataset, Subset):
         dataset, indices = dataset.dataset, torch.as_tensor(dataset.indices)
-    X = torch.as_tensor(dataset.X)
+    X = dataset.X
+    if not isinstance(X, LazyImageTensor):
+        X = torch.as_tensor(X)
     y = None if dataset.y is None else torch.as_tensor(dataset.y)
     if indices is not None:
         X = X[indices]
@@ -267,14 +306,30 @@ class ScaledImagesMixin:
     """
 
     def _scaled_tensor(self, X, reset, min_samples=1):
-        """Validate ``X`` and return the NCHW float32 tensor the network sees."""
+        """Validate ``X`` and return the NCHW float32 tensor the network sees.
+
+        A lazily read source (see :func:`is_lazy_images`) is checked on its
+        first rows and returned as a :class:`LazyImageTensor`.
+        """
+        lazy = is_lazy_images(X)
+        if lazy and len(X) < min_samples:
+            raise ValueError(
+                f"Found array with {len(X)} sample(s) while a minimum of "
+                f"{min_samples} is required."
+            )
         images = validate_images(
-            self, X, reset=reset, image_shape=self.image_shape, min_samples=min_samples
+            self,
+            np.asarray(X[:64]) if lazy else X,
+            reset=reset,
+            image_shape=self.image_shape,
+            min_samples=1 if lazy else min_samples,
         )
         if reset:
             is_uint8 = getattr(X, "dtype", None) == np.uint8
             self.input_scale_ = 255.0 if is_uint8 else 1.0
             self.input_dtype_ = np.dtype(np.uint8 if is_uint8 else np.float32)
+        if lazy:
+            return LazyImageTensor(X, self.input_scale_)
         return images_to_tensor(images) / self.input_scale_
 
     def _to_images(self, decoded):

@@ -60,7 +60,23 @@ def _check_image_shape(image_shape, n_features):
     return tuple(int(v) for v in shape)
 
 
-def _as_float(X):
+def is_lazy_images(X):
+    """Whether ``X`` is a lazily read 4-D image source, not an in-memory array.
+
+    Such a source (e.g. :class:`skgalaxy.datasets.H5Images`, an ``h5py``
+    dataset, a dask array) has ``shape``, ``dtype`` and indexing, and is read
+    only where it is indexed.
+    """
+    return (
+        not isinstance(X, (np.ndarray, torch.Tensor))
+        and hasattr(X, "__getitem__")
+        and hasattr(X, "dtype")
+        and len(getattr(X, "shape", ())) == 4
+        and not hasattr(X, "iloc")
+    )
+
+
+def as_float_images(X):
     """Keep float32/float64; every other numeric dtype becomes float32."""
     if X.dtype in (np.float32, np.float64):
         return X
@@ -128,7 +144,7 @@ def validate_images(estimator, X, *, reset, image_shape=None, min_samples=1):
     if reset:
         estimator.image_shape_ = tuple(int(v) for v in shape)
         estimator.input_ndim_ = 4 if ndim == 4 else 2
-    return _as_float(flat).reshape((len(flat), *estimator.image_shape_))
+    return as_float_images(flat).reshape((len(flat), *estimator.image_shape_))
 
 
 def _ndim(X):

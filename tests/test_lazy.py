@@ -56,3 +56,41 @@ def test_estimators_fit_on_part_of_a_file_and_score_it_batch_by_batch(h5_file):
     assert [len(b) for b in iter_batches(lazy, 16)] == [16, 16, 16, 2]
     with pytest.raises(ValueError, match="batch_size"):
         next(iter_batches(lazy, 0))
+
+
+def test_vae_and_cae_train_and_infer_streaming_from_the_file(h5_file, monkeypatch):
+    from skgalaxy import FlowVAETransformer
+    from skgalaxy._base import LazyImageTensor
+
+    path, images = h5_file
+    lazy = H5Images(path)
+    reads = []
+    original = H5Images.__getitem__
+
+    def counting(self, index):
+        rows = original(self, index)
+        reads.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(H5Images, "__getitem__", counting)
+    monkeypatch.setattr(
+        H5Images, "__array__", lambda *a, **k: pytest.fail("read all at once")
+    )
+    params = dict(max_epochs=2, batch_size=16, device="cpu", random_state=0)
+    cae = CAEAnomalyDetector(
+        n_components=2, filters=(4, 8), latent_components=2, **params
+    ).fit(lazy)
+    vae = FlowVAETransformer(
+        n_components=2, filters=(4, 8), flow_transforms=1, flow_hidden=8, **params
+    ).fit(lazy)
+    assert reads and max(reads) <= 64  # batches (and the 64-row check), never all
+    assert cae.image_shape_ == (16, 16, 3) and cae.input_scale_ == 255.0
+    np.testing.assert_array_equal(cae.score_samples(lazy), cae.score_samples(images))
+    np.testing.assert_array_equal(vae.transform(lazy), vae.transform(images))
+    in_memory = CAEAnomalyDetector(
+        n_components=2, filters=(4, 8), latent_components=2, **params
+    ).fit(images)
+    np.testing.assert_array_equal(
+        in_memory.score_samples(images), cae.score_samples(images)
+    )
+    assert isinstance(cae._scaled_tensor(lazy, reset=False), LazyImageTensor)

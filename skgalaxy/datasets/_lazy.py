@@ -14,6 +14,9 @@ class H5Images:
     (any order, repeats allowed) return numpy arrays read from the file.
     ``np.asarray`` reads everything. The file is opened per access, so the
     object pickles (joblib, dask) as just its path and key.
+    :class:`~skgalaxy.representation.FlowVAETransformer` and
+    :class:`~skgalaxy.anomaly.CAEAnomalyDetector` train on it batch by batch
+    without reading the whole file.
 
     Parameters
     ----------
