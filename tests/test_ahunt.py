@@ -262,3 +262,15 @@ def test_bad_inputs_change_nothing(blobs):
         AHUNTDetector(interest={"merger": 0}).fit(X, y)
     with pytest.raises(ValueError, match="query_strategy"):
         AHUNTDetector(query_strategy="greedy").fit(X, y)
+
+
+def test_verbose_hunt_shows_a_progress_bar_over_rounds(blobs, capsys):
+    X, y, truth = blobs
+    det = AHUNTDetector(**{**FAST, "n_queries": 2, "verbose": 1}).fit(X, y)
+    capsys.readouterr()
+    det.hunt(X, oracle=lambda idx: truth[idx], n_rounds=2)
+    err = capsys.readouterr().err
+    assert "AHUNT rounds" in err and "2/2" in err
+    quiet = AHUNTDetector(**{**FAST, "n_queries": 2}).fit(X, y)
+    quiet.hunt(X, oracle=lambda idx: truth[idx], n_rounds=1)
+    assert "AHUNT rounds" not in capsys.readouterr().err
