@@ -117,10 +117,10 @@ def real_hunt(seeds, n_nights, quick):
 
 
 def real_table(results, n_nights):
-    late = results["round"] > n_nights // 2
     rows = []
     for method, part in results.groupby("method", sort=False):
         final = part[part["round"] == n_nights].sort_values("seed")
+        late = part[part["round"] > n_nights // 2]
         rws = final["rws"].to_numpy()
         rows.append(
             [
@@ -130,8 +130,8 @@ def real_table(results, n_nights):
                 f"{final['mcc'].mean():.3f}",
                 (
                     "-"
-                    if part["query_rate"].isna().all()
-                    else f"{part.loc[late[part.index], 'query_rate'].mean():.3f}"
+                    if late["query_rate"].isna().all()
+                    else f"{late['query_rate'].mean():.3f}"
                 ),
             ]
         )
@@ -188,6 +188,8 @@ def main():
     seeds = [0] if args.quick else list(range(args.seeds))
 
     results, timings, vae_s = real_hunt(seeds, n_nights, args.quick)
+    if not args.quick:
+        results.to_csv(Path(__file__).with_name("ahunt_hunt.csv"), index=False)
     FIGURE.parent.mkdir(parents=True, exist_ok=True)
     plot_hunt_curves(results).savefig(FIGURE if not args.quick else "ahunt_quick.png")
     raw_forest = results[
@@ -231,7 +233,6 @@ def main():
     )
     print(body)
     if not args.quick:
-        results.to_csv(Path(__file__).with_name("ahunt_hunt.csv"), index=False)
         record("ahunt_hunt", "AHUNTDetector: simulated hunts", body)
 
 
