@@ -825,7 +825,10 @@ class AHUNTDetector(
         new_classes = [c for c in _unique(labels) if c not in set(self.classes_)]
         self.classes_ = np.array([*self.classes_, *new_classes], dtype=object)
         if self.net_ is not None and new_classes:
-            grow_head(self.net_.module_, len(new_classes))
+            # Seeded: the new units' random weights must not depend on (or
+            # change) the caller's global random state.
+            with torch_seed(self._round_seed(), self.net_.device):
+                grow_head(self.net_.module_, len(new_classes))
             self.net_.initialize_optimizer()
         self.X_labelled_ = torch.cat([self.X_labelled_, X_t[fresh]])
         self.y_labelled_ = np.concatenate(

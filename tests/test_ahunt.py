@@ -274,3 +274,18 @@ def test_verbose_hunt_shows_a_progress_bar_over_rounds(blobs, capsys):
     quiet = AHUNTDetector(**{**FAST, "n_queries": 2}).fit(X, y)
     quiet.hunt(X, oracle=lambda idx: truth[idx], n_rounds=1)
     assert "AHUNT rounds" not in capsys.readouterr().err
+
+
+def test_teaching_a_new_class_is_seeded_and_leaves_global_state_alone(blobs):
+    X, y, truth = blobs
+    merger = np.flatnonzero(truth == "merger")[:3]
+    scores = []
+    for _ in range(2):
+        det = AHUNTDetector(**FAST).fit(X, y)
+        torch.manual_seed(11)
+        expected = torch.rand(2)
+        torch.manual_seed(11)
+        det.teach(X[merger], truth[merger])  # grows the output layer
+        np.testing.assert_array_equal(torch.rand(2), expected)
+        scores.append(det.score_samples(X))
+    np.testing.assert_array_equal(scores[0], scores[1])
