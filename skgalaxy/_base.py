@@ -87,8 +87,9 @@ def torch_seed(seed, device="cpu"):
 class LazyImageTensor:
     """NCHW float32 tensors read on demand from a lazily read NHWC image source.
 
-    Indexing with a slice or with indices (any order) reads only those rows of
-    ``source`` (e.g. :class:`skgalaxy.datasets.H5Images`), converts them and
+    Indexing with a slice or with indices (shuffled, in training) reads only
+    those rows of ``source`` (e.g. :class:`skgalaxy.datasets.H5Images`, which
+    accepts indices in any order), converts them and
     divides them by ``scale``, so training and inference walk data larger than
     memory batch by batch.
     """
@@ -101,13 +102,9 @@ class LazyImageTensor:
         return len(self.source)
 
     def __getitem__(self, index):
-        if isinstance(index, slice):
-            rows = np.asarray(self.source[index])
-        else:
+        if not isinstance(index, slice):
             index = np.asarray(index, dtype=np.int64).reshape(-1)
-            unique, inverse = np.unique(index, return_inverse=True)
-            rows = np.asarray(self.source[unique])[inverse.ravel()]
-        images = as_float_images(rows)
+        images = as_float_images(np.asarray(self.source[index]))
         if not np.isfinite(images).all():
             raise ValueError("Input images contain NaN or infinity.")
         return images_to_tensor(images) / self.scale

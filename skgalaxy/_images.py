@@ -63,9 +63,10 @@ def _check_image_shape(image_shape, n_features):
 def is_lazy_images(X):
     """Whether ``X`` is a lazily read 4-D image source, not an in-memory array.
 
-    Such a source (e.g. :class:`skgalaxy.datasets.H5Images`, an ``h5py``
-    dataset, a dask array) has ``shape``, ``dtype`` and indexing, and is read
-    only where it is indexed.
+    Such a source (e.g. :class:`skgalaxy.datasets.H5Images` or a dask array)
+    has ``shape``, ``dtype`` and indexing by slices and by index arrays in any
+    order, and is read only where it is indexed. (A raw ``h5py`` dataset
+    needs sorted indices: wrap it in ``H5Images``.)
     """
     return (
         not isinstance(X, (np.ndarray, torch.Tensor))

@@ -1,6 +1,7 @@
 """Anomaly detectors for galaxy images, with scikit-learn's outlier semantics."""
 
 import hashlib
+import itertools
 from numbers import Integral, Real
 
 import numpy as np
@@ -642,6 +643,11 @@ class AHUNTDetector(
         self.random_state = random_state
         self.verbose = verbose
 
+    @property
+    def n_labelled_(self):
+        """Labelled samples so far."""
+        return len(self.y_labelled_)
+
     # -- data --------------------------------------------------------------
 
     def _prepare(self, X, reset):
@@ -757,12 +763,8 @@ class AHUNTDetector(
         """
         X_t = self._prepare(X, reset=True)
         if y is None:
-            labels, labelled = (
-                np.full(len(X_t), None, dtype=object),
-                np.zeros(len(X_t), dtype=bool),
-            )
-        else:
-            labels, labelled = self._labels(y, len(X_t), allow_unlabelled=True)
+            y = np.full(len(X_t), None, dtype=object)
+        labels, labelled = self._labels(y, len(X_t), allow_unlabelled=True)
         self._check_interest()
         known = [c for c in _unique(labels[labelled]) if c != self.reserve_label]
         self.initial_classes_ = np.array(known, dtype=object)
@@ -773,11 +775,10 @@ class AHUNTDetector(
         self.X_labelled_ = X_t[torch.from_numpy(labelled)]
         self.y_labelled_ = self._class_index(labels[labelled])
         self.labelled_keys_ = set(_sample_keys(self.X_labelled_))
-        self.n_labelled_ = len(self.y_labelled_)
         self.n_rounds_ = 0
         self.n_iter_ = 0
         self.net_ = None
-        if self.n_labelled_:
+        if len(self.y_labelled_):
             self._train()
         self._set_offset(-self._interest_scores(X_t))
         return self
@@ -835,7 +836,6 @@ class AHUNTDetector(
             [self.y_labelled_, self._class_index(labels[fresh])]
         )
         self.labelled_keys_.update(keys[i] for i in fresh)
-        self.n_labelled_ = len(self.y_labelled_)
         self._train()
         self.n_rounds_ += 1
         if self.contamination != "auto":
@@ -964,13 +964,13 @@ class AHUNTDetector(
         if self.query_strategy == "random":
             rng = np.random.default_rng(self._round_seed())
             return rng.choice(candidates, n, replace=False)
-        pool = X_t[torch.from_numpy(candidates)]
+        # Scores of the whole pool, then the candidates': no copy of the pool.
         if self.net_ is None or (
             self.query_strategy == "anomalous" and not self._labelled_interest()
         ):
-            order = np.argsort(-self._forest_scores(pool), kind="stable")
-            return candidates[order[:n]]
-        proba = self._proba(pool)
+            forest = self._forest_scores(X_t)[candidates]
+            return candidates[np.argsort(-forest, kind="stable")[:n]]
+        proba = self._proba(X_t)[candidates]
         if self.query_strategy == "uncertain":
             entropy = -(proba * np.log(proba + 1e-12)).sum(axis=1)
             return candidates[np.argsort(-entropy, kind="stable")[:n]]
@@ -979,15 +979,16 @@ class AHUNTDetector(
     def _split_query(self, proba, n):
         """Each class of interest gets its weight's share of the budget."""
         columns, weights = self._interest_columns()
-        chosen = []
+        chosen = {}  # an ordered set
+
+        def take(ranking, count):
+            fresh = (i for i in np.argsort(-ranking, kind="stable") if i not in chosen)
+            chosen.update(dict.fromkeys(itertools.islice(fresh, count)))
+
         for column, count in zip(columns, _split_budget(n, weights)):
-            order = np.argsort(-proba[:, column], kind="stable")
-            picks = [i for i in order if i not in chosen][:count]
-            chosen.extend(picks)
-        if len(chosen) < n:
-            order = np.argsort(-(proba[:, columns] @ weights), kind="stable")
-            chosen.extend([i for i in order if i not in chosen][: n - len(chosen)])
-        return np.array(chosen, dtype=np.int64)
+            take(proba[:, column], count)
+        take(proba[:, columns] @ weights, n - len(chosen))
+        return np.fromiter(chosen, dtype=np.int64, count=len(chosen))
 
     def hunt(self, X, oracle, n_rounds=1):
         """Rounds of query -> oracle -> teach on the pool ``X``.

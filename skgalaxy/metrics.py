@@ -91,6 +91,12 @@ def _check_k(k, n_samples):
     )
 
 
+def _top_k_hits(y_true, y_score, k, pos_label):
+    """Anomaly indicators by decreasing score, and ``k`` as a number of items."""
+    hits = _anomaly_ranking(y_true, y_score, pos_label)
+    return hits, _check_k(k, len(hits))
+
+
 def rank_weighted_score(y_true, y_score, *, pos_label=1):
     """Rank-weighted score (RWS) of an anomaly ranking.
 
@@ -149,8 +155,7 @@ def precision_at_k(y_true, y_score, k, *, pos_label=1):
     >>> precision_at_k([0, 1, 0, 1], [0.1, 0.9, 0.8, 0.2], k=2)
     0.5
     """
-    hits = _anomaly_ranking(y_true, y_score, pos_label)
-    k = _check_k(k, len(hits))
+    hits, k = _top_k_hits(y_true, y_score, k, pos_label)
     return float(hits[:k].mean())
 
 
@@ -177,8 +182,7 @@ def recall_at_k(y_true, y_score, k, *, pos_label=1):
     >>> recall_at_k([0, 1, 0, 1], [0.1, 0.9, 0.8, 0.2], k=2)
     0.5
     """
-    hits = _anomaly_ranking(y_true, y_score, pos_label)
-    k = _check_k(k, len(hits))
+    hits, k = _top_k_hits(y_true, y_score, k, pos_label)
     total = hits.sum()
     return float(hits[:k].sum() / total) if total else 0.0
 
@@ -205,8 +209,7 @@ def top_k_mcc(y_true, y_score, k, *, pos_label=1):
     >>> top_k_mcc([0, 1, 0, 1], [0.1, 0.9, 0.3, 0.8], k=2)
     1.0
     """
-    hits = _anomaly_ranking(y_true, y_score, pos_label)
-    k = _check_k(k, len(hits))
+    hits, k = _top_k_hits(y_true, y_score, k, pos_label)
     called = np.zeros_like(hits)
     called[:k] = 1
     return float(matthews_corrcoef(hits, called))
