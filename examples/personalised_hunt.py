@@ -11,6 +11,7 @@ from _config import size
 from sklearn.pipeline import Pipeline
 
 from skgalaxy import AHUNTDetector, ArcsinhScaler, FlowVAETransformer
+from skgalaxy.active import HuntSession
 from skgalaxy.datasets import make_galaxies
 
 side = size(64, 32)
@@ -25,7 +26,7 @@ truth = data.target_names[data.target].astype(object)
 known = np.where(data.is_anomaly, None, truth)  # only normal galaxies labelled
 known[len(known) // 2 :] = None  # ... and only half of them
 
-pipe = Pipeline(
+hunt = Pipeline(
     [
         ("scale", ArcsinhScaler()),
         ("vae", FlowVAETransformer(max_epochs=size(15, 1), random_state=0)),
@@ -38,10 +39,12 @@ pipe = Pipeline(
             ),
         ),
     ]
-).fit(data.images, known)
+)
 
-Z = pipe[:-1].transform(data.images)
-history = pipe[-1].hunt(Z, oracle=lambda idx: truth[idx], n_rounds=size(8, 2))
+# The session fits the pipeline, then runs rounds of query -> oracle -> teach.
+# Give it directory="my-hunt" to save every label and resume after a crash.
+session = HuntSession(data.images, hunt, y=known)
+history = session.hunt(oracle=lambda idx: truth[idx], n_rounds=size(8, 2))
 print(history[["round", "n_interest", "interest_rate", "new_classes"]])
-top = np.argsort(-pipe[-1].anomaly_score(Z))[:20]
+top = np.argsort(-session.anomaly_scores())[:20]
 print("top 20 of the ranking:", dict(zip(*np.unique(truth[top], return_counts=True))))

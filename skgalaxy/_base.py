@@ -1,36 +1,37 @@
 """Private machinery every torch-backed estimator shares.
 
-Seeding, device choice, building skorch nets with a batched data iterator, and
-gradient-free batched inference. Estimators call these; none re-implements them.
+Seeding, device choice, building and training skorch nets, and gradient-free
+batched inference. Estimators call these; none re-implements them.
 """
 
 import contextlib
-import math
+import functools
+import threading
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from skorch.callbacks import LRScheduler
-from torch.utils.data import Subset
+from skorch import NeuralNet
+from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
-from ._images import (
-    as_float_images,
-    images_to_tensor,
-    is_lazy_images,
-    restore_layout,
-    tensor_to_images,
-    validate_images,
-)
+from .nn import rng
 
 __all__ = [
-    "BatchIterator",
-    "LazyImageTensor",
-    "ScaledImagesMixin",
+    "EarlyStopping",
+    "FiniteLoss",
+    "PADDED_BATCH",
+    "TORCH_PARAMETER_CONSTRAINTS",
     "TorchEstimatorMixin",
+    "TrainingNet",
+    "batch_loader",
+    "check_filters",
     "cosine_schedule",
     "draw_seed",
+    "keep_state_on_error",
     "make_net",
     "resolve_device",
     "torch_seed",
@@ -68,104 +69,135 @@ def draw_seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+#: Module construction draws its initial weights from torch's one global
+#: generator; the lock keeps two threads' seeded constructions apart.
+_GLOBAL_RNG_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def torch_seed(seed, device="cpu"):
-    """Run a block with torch seeded by ``seed``, restoring the caller's RNG after.
+    """Run a block with torch's global generator seeded, restoring it after.
 
-    The global CPU generator (and the CUDA generator of ``device``) is forked,
-    so the caller's random state is the same after the block as before it.
+    For what draws from the global generator only (module construction): the
+    caller's random state is the same after the block as before it, and such
+    blocks in other threads wait their turn. Training noise draws from
+    per-thread generators instead (:func:`skgalaxy.nn.rng.seeded`).
     """
     devices = []
     if str(device).startswith("cuda"):
         index = torch.device(device).index
         devices = [torch.cuda.current_device() if index is None else index]
-    with torch.random.fork_rng(devices=devices):
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
 
 
-class LazyImageTensor:
-    """NCHW float32 tensors read on demand from a lazily read NHWC image source.
+def batch_loader(dataset, batch_size=64, shuffle=False, drop_last=False):
+    """skorch's ``DataLoader`` fetching whole batches (through a ``BatchSampler``).
 
-    Indexing with a slice or with indices (shuffled, in training) reads only
-    those rows of ``source`` (e.g. :class:`skgalaxy.datasets.H5Images`, which
-    accepts indices in any order), converts them and
-    divides them by ``scale``, so training and inference walk data larger than
-    memory batch by batch.
+    Each batch is one ``dataset[indices]`` call, so tensors and
+    :class:`~skgalaxy._images.ImageBatches` are sliced once per batch rather
+    than once per image. Shuffling draws from the calling thread's seeded
+    generator (:func:`skgalaxy.nn.rng.generator`).
+    """
+    # The DataLoader draws a seed of its own from its generator too.
+    generator = rng.generator("cpu")
+    sampler = (
+        RandomSampler(dataset, generator=generator)
+        if shuffle
+        else SequentialSampler(dataset)
+    )
+    batch_size = len(dataset) if batch_size == -1 else batch_size
+    return DataLoader(
+        dataset,
+        sampler=BatchSampler(sampler, batch_size, drop_last),
+        batch_size=None,
+        generator=generator,
+    )
+
+
+class FiniteLoss(Callback):
+    """Stop training with a clear error as soon as the loss is NaN or infinite."""
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if loss is None or bool(torch.isfinite(loss).all()):
+            return
+        raise FloatingPointError(
+            f"The training loss became {loss.item()} in epoch {len(net.history)}. "
+            f"Likely causes: a learning rate too high for the data (lr={net.lr}), "
+            "or extreme input values: scale the images first (e.g. with "
+            "ArcsinhScaler) or lower lr."
+        )
+
+
+class _StopTraining(KeyboardInterrupt):
+    """A callback's request to end training (not the user's Ctrl-C)."""
+
+
+class EarlyStopping(_SkorchEarlyStopping):
+    """skorch's ``EarlyStopping``, stopping in a way :class:`TrainingNet` tells
+    apart from the user's interrupt."""
+
+    def on_epoch_end(self, net, **kwargs):
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise _StopTraining from exc
+
+
+class TrainingNet(NeuralNet):
+    """skorch ``NeuralNet`` that lets the user's ``KeyboardInterrupt`` through.
+
+    skorch ends training quietly on Ctrl-C and returns the half-trained net;
+    an estimator must instead stay as it was before ``fit``
+    (:func:`keep_state_on_error`), so here the interrupt propagates. Early
+    stopping (:class:`EarlyStopping`) still ends training normally.
     """
 
-    def __init__(self, source, scale=1.0):
-        self.source = source
-        self.scale = scale
-
-    def __len__(self):
-        return len(self.source)
-
-    def __getitem__(self, index):
-        if not isinstance(index, slice):
-            index = np.asarray(index, dtype=np.int64).reshape(-1)
-        images = as_float_images(np.asarray(self.source[index]))
-        if not np.isfinite(images).all():
-            raise ValueError("Input images contain NaN or infinity.")
-        return images_to_tensor(images) / self.scale
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        if not self.initialized_:
+            self.initialize()
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, **fit_params)
+        except _StopTraining:
+            pass
+        self.notify("on_train_end", X=X, y=y)
+        return self
 
 
-def _dataset_tensors(dataset):
-    """The X and y tensors behind a skorch ``Dataset`` or a ``Subset`` of one."""
-    indices = None
-    if isinstance(dataset, Subset):
-        dataset, indices = dataset.dataset, torch.as_tensor(dataset.indices)
-    X = dataset.X
-    if not isinstance(X, LazyImageTensor):
-        X = torch.as_tensor(X)
-    y = None if dataset.y is None else torch.as_tensor(dataset.y)
-    if indices is not None:
-        X = X[indices]
-        y = None if y is None else y[indices]
-    return X, y
+def keep_state_on_error(method):
+    """Decorate a fitting method: on any exception the estimator stays as before.
 
-
-class BatchIterator:
-    """Mini-batches sliced from whole tensors, for skorch's ``iterator_train``.
-
-    skorch's default ``DataLoader`` fetches every sample with ``__getitem__`` and
-    collates them again; slicing the tensors keeps data handling out of the
-    training time. Shuffling uses torch's global generator, which the estimators
-    seed.
-
-    Parameters
-    ----------
-    dataset : skorch.dataset.Dataset or torch.utils.data.Subset
-        Holds ``X`` (and ``y``, possibly None) as arrays or tensors.
-    batch_size : int, default=64
-    shuffle : bool, default=False
-    drop_last : bool, default=False
+    KeyboardInterrupt included: an interrupted ``fit`` leaves the estimator
+    unfitted or with its previous fit, never half-fitted. A method that
+    trains a fitted net further must work on a copy of it.
     """
 
-    def __init__(self, dataset, batch_size=64, shuffle=False, drop_last=False):
-        self.X, self.y = _dataset_tensors(dataset)
-        self.batch_size = len(self.X) if batch_size == -1 else batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
 
-    def __len__(self):
-        n = len(self.X) / self.batch_size
-        return math.floor(n) if self.drop_last else math.ceil(n)
+    return wrapper
 
-    def __iter__(self):
-        n = len(self.X)
-        order = torch.randperm(n) if self.shuffle else None
-        stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            idx = (
-                slice(start, start + self.batch_size)
-                if order is None
-                else order[start : start + self.batch_size]
-            )
-            Xb = self.X[idx]
-            # skorch expects a (X, y) pair; unsupervised nets get a placeholder.
-            yb = torch.zeros(len(Xb)) if self.y is None else self.y[idx]
-            yield Xb, yb
+
+def check_filters(filters, name="filters"):
+    """Validate a sequence of conv channel counts; return it as a tuple of int."""
+    values = tuple(filters)
+    if not values or not all(
+        isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in values
+    ):
+        raise ValueError(
+            f"{name} must be a non-empty sequence of positive integers, got "
+            f"{filters!r}."
+        )
+    return tuple(int(v) for v in values)
 
 
 def make_net(net_class, module, *, device, verbose, batch_size, **params):
@@ -174,7 +206,7 @@ def make_net(net_class, module, *, device, verbose, batch_size, **params):
     Parameters
     ----------
     net_class : type
-        ``skorch.NeuralNet`` or a subclass.
+        :class:`TrainingNet` or a subclass.
     module : type
         A ``torch.nn.Module`` class; its arguments come in ``params`` as
         ``module__<name>``. A class, never an instance, so nothing trained
@@ -185,21 +217,20 @@ def make_net(net_class, module, *, device, verbose, batch_size, **params):
     batch_size : int
     **params
         Any other skorch parameter (criterion, optimizer, callbacks, ...).
+        A :class:`FiniteLoss` callback is always added.
     """
     if not isinstance(module, type):
         raise TypeError("make_net takes a module class, not an instance.")
     defaults = {
-        "iterator_train": BatchIterator,
+        "iterator_train": batch_loader,
         "iterator_train__shuffle": True,
-        "iterator_valid": BatchIterator,
+        "iterator_valid": batch_loader,
         "train_split": None,
     }
+    params = {**defaults, **params}
+    params["callbacks"] = [*params.get("callbacks", []), ("finite_loss", FiniteLoss())]
     return net_class(
-        module,
-        device=device,
-        verbose=int(verbose),
-        batch_size=batch_size,
-        **{**defaults, **params},
+        module, device=device, verbose=int(verbose), batch_size=batch_size, **params
     )
 
 
@@ -223,115 +254,93 @@ TORCH_PARAMETER_CONSTRAINTS = {
 }
 
 
+#: Batch size of padded inference (see ``TorchEstimatorMixin._infer``).
+PADDED_BATCH = 128
+
+
 class TorchEstimatorMixin:
     """Shared behaviour of the skorch-backed estimators.
 
     Expects the parameters of ``TORCH_PARAMETER_CONSTRAINTS`` and, once fitted,
-    keeps the skorch net in ``net_``.
+    keeps the skorch net in ``net_``, its module always in eval mode: training
+    happens inside ``fit`` (or ``teach``) only, so inference never changes
+    the model and may run in several threads at once.
     """
 
     def _fit_device(self):
         return resolve_device(self.device)
 
     def _fit_net(self, net_class, module, X, y=None, *, seed=None, **params):
-        """Build ``net_`` from the module class and train it on tensors, seeded.
+        """Build ``net_`` from the module class and train it, seeded.
 
         The estimator's ``device``, ``verbose``, ``batch_size``, ``max_epochs``
-        and ``lr`` fill in the net; ``params`` add the rest. The last partial
-        batch is dropped when there is more than one batch, so BatchNorm never
-        sees a batch of one. Sets ``net_`` and ``n_iter_``.
+        and ``lr`` fill in the net; ``params`` add the rest. Weights are
+        initialised from ``seed`` (under :func:`torch_seed`); shuffling,
+        augmentation and dropout draw from this thread's generator seeded
+        with ``seed``, so the same seed gives the same model whatever runs
+        in other threads. The last partial batch is dropped when there is
+        more than one batch, so BatchNorm never sees a batch of one. Sets
+        ``net_`` and ``n_iter_``.
         """
         device = self._fit_device()
         seed = draw_seed(self.random_state) if seed is None else seed
         params.setdefault("iterator_train__drop_last", len(X) > self.batch_size)
+        net = make_net(
+            net_class,
+            module,
+            device=device,
+            verbose=self.verbose,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            lr=self.lr,
+            **params,
+        )
         with torch_seed(seed, device):
-            self.net_ = make_net(
-                net_class,
-                module,
-                device=device,
-                verbose=self.verbose,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
-                lr=self.lr,
-                **params,
-            )
-            self.net_.fit(X, y)
-        self.n_iter_ = len(self.net_.history)
+            net.initialize()
+        self._train_net(net, X, y, seed=seed)
+        self.net_ = net
         return self
 
-    def _infer(self, forward, X, batch_size=256, pad=False):
-        """Apply ``forward`` to NCHW tensor ``X`` batch by batch without gradients.
+    def _train_net(self, net, X, y=None, *, seed, epochs=None):
+        """Train ``net`` (further) for ``epochs`` (default ``max_epochs``), seeded.
 
-        The module is put in eval mode for the call and its mode restored after.
-        With ``pad``, the last batch is padded with zeros to ``batch_size``:
-        convolution kernels pick their algorithm by batch size, so only equal
-        batch sizes give bit-identical outputs for an image whatever else is
-        in ``X``. Returns the CPU tensor (or tuple of tensors) of outputs.
+        Leaves its module in eval mode and sets ``n_iter_``.
         """
-        module = self.net_.module_
+        with rng.seeded(seed):
+            if epochs is None:
+                net.partial_fit(X, y)
+            else:
+                net.fit_loop(X, y, epochs=epochs)
+        net.module_.eval()
+        self.n_iter_ = len(net.history)
+
+    def _infer(self, forward, X, batch_size=256, pad=False):
+        """Apply ``forward`` to NCHW batches of ``X`` without gradients.
+
+        ``X`` is an :class:`~skgalaxy._images.ImageBatches` or a tensor; it is
+        converted and moved to the device one batch at a time, so memory is
+        bounded by the batch. The module is not touched (it stays in eval
+        mode), so concurrent calls are safe. With ``pad``, the last batch is
+        padded with zeros to ``batch_size``: kernels pick their algorithm by
+        batch size, so only equal batch sizes give bit-identical outputs for
+        an image whatever else is in ``X``. Returns the CPU tensor (or tuple
+        of tensors) of outputs.
+        """
         device = self.net_.device
-        was_training = module.training
-        module.eval()
         outputs = []
-        try:
-            with torch.inference_mode():
-                for start in range(0, len(X), batch_size):
-                    batch = X[start : start + batch_size]
-                    n = len(batch)
-                    if pad and n < batch_size:
-                        filler = batch.new_zeros((batch_size - n, *batch.shape[1:]))
-                        batch = torch.cat([batch, filler])
-                    out = forward(batch.to(device))
-                    outputs.append(
-                        tuple(o[:n].cpu() for o in out)
-                        if isinstance(out, tuple)
-                        else out[:n].cpu()
-                    )
-        finally:
-            module.train(was_training)
+        with torch.inference_mode():
+            for start in range(0, len(X), batch_size):
+                batch = X[start : start + batch_size]
+                n = len(batch)
+                if pad and n < batch_size:
+                    filler = batch.new_zeros((batch_size - n, *batch.shape[1:]))
+                    batch = torch.cat([batch, filler])
+                out = forward(batch.to(device))
+                outputs.append(
+                    tuple(o[:n].cpu() for o in out)
+                    if isinstance(out, tuple)
+                    else out[:n].cpu()
+                )
         if outputs and isinstance(outputs[0], tuple):
             return tuple(torch.cat(parts) for parts in zip(*outputs))
         return torch.cat(outputs)
-
-
-class ScaledImagesMixin:
-    """Image input and output for networks that reproduce their input.
-
-    uint8 images are divided by 255 on the way in and come back as uint8 on
-    the way out; float images pass unchanged, so outputs (reconstructions,
-    samples) are in the layout, shape and dtype family of the training data.
-    """
-
-    def _scaled_tensor(self, X, reset, min_samples=1):
-        """Validate ``X`` and return the NCHW float32 tensor the network sees.
-
-        A lazily read source (see :func:`is_lazy_images`) is checked on its
-        first rows and returned as a :class:`LazyImageTensor`.
-        """
-        lazy = is_lazy_images(X)
-        if lazy and len(X) < min_samples:
-            raise ValueError(
-                f"Found array with {len(X)} sample(s) while a minimum of "
-                f"{min_samples} is required."
-            )
-        images = validate_images(
-            self,
-            np.asarray(X[:64]) if lazy else X,
-            reset=reset,
-            image_shape=self.image_shape,
-            min_samples=1 if lazy else min_samples,
-        )
-        if reset:
-            is_uint8 = getattr(X, "dtype", None) == np.uint8
-            self.input_scale_ = 255.0 if is_uint8 else 1.0
-            self.input_dtype_ = np.dtype(np.uint8 if is_uint8 else np.float32)
-        if lazy:
-            return LazyImageTensor(X, self.input_scale_)
-        return images_to_tensor(images) / self.input_scale_
-
-    def _to_images(self, decoded):
-        """Decoded NCHW tensors -> images in the fitted layout and dtype family."""
-        images = tensor_to_images(decoded) * self.input_scale_
-        if self.input_dtype_ == np.uint8:
-            images = np.clip(np.rint(images), 0, 255).astype(np.uint8)
-        return restore_layout(images, self.input_ndim_)

@@ -4,8 +4,14 @@ Public image layout is NHWC ``(n_samples, height, width, channels)``. Flat 2-D
 input ``(n_samples, height * width * channels)`` is accepted too, so that
 pipelines, pandas and scikit-learn's common checks work; its image shape comes
 from the estimator's ``image_shape`` parameter or from :func:`infer_image_shape`.
-Conversion to float32 NCHW tensors happens only at the torch boundary
-(:func:`images_to_tensor`).
+Conversion to float32 NCHW tensors happens only at the torch boundary, batch
+by batch (:class:`ImageBatches`), so memory is bounded by the batch, never by
+the number of images.
+
+**One rule for values**, the same for every torch estimator: uint8 images are
+divided by 255 (to [0, 1]); images of any other dtype are taken as they are
+(cast to float32). Images that come back (reconstructions, samples) return to
+the dtype family of the training images: uint8 in, uint8 out.
 """
 
 import math
@@ -16,13 +22,18 @@ import torch
 from sklearn.utils.validation import check_array, validate_data
 
 __all__ = [
-    "infer_image_shape",
-    "validate_images",
+    "ImageBatches",
+    "ImageInputMixin",
     "images_to_tensor",
-    "tensor_to_images",
-    "restore_layout",
+    "infer_image_shape",
     "input_ndim",
+    "is_lazy_images",
+    "restore_layout",
+    "tensor_to_images",
+    "validate_images",
 ]
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def infer_image_shape(n_features):
@@ -77,11 +88,14 @@ def is_lazy_images(X):
     )
 
 
-def as_float_images(X):
-    """Keep float32/float64; every other numeric dtype becomes float32."""
-    if X.dtype in (np.float32, np.float64):
-        return X
-    return X.astype(np.float32)
+def check_float32_range(images, where="Input images"):
+    """Refuse values that float32, the dtype the networks compute in, cannot hold."""
+    if images.dtype.kind == "f" and images.dtype.itemsize > 4 and images.size:
+        if images.max() > _FLOAT32_MAX or images.min() < -_FLOAT32_MAX:
+            raise ValueError(
+                f"{where} hold values beyond float32's range (|x| > "
+                f"{_FLOAT32_MAX:.3g}); scale them first, e.g. with ArcsinhScaler."
+            )
 
 
 def validate_images(estimator, X, *, reset, image_shape=None, min_samples=1):
@@ -106,10 +120,19 @@ def validate_images(estimator, X, *, reset, image_shape=None, min_samples=1):
     Returns
     -------
     images : ndarray of shape (n_samples, H, W, C)
-        float32 or float64 (float input keeps its dtype, other input becomes
-        float32); a view or a copy, never to be written to.
+        In the input's own dtype (uint8 stays uint8: the conversion to float
+        happens batch by batch in :class:`ImageBatches`); a view or a copy,
+        never to be written to.
     """
     ndim = _ndim(X)
+    if ndim == 4 and image_shape is not None:
+        _check_image_shape(image_shape, math.prod(X.shape[1:]))
+        if tuple(image_shape) != tuple(X.shape[1:]):
+            raise ValueError(
+                f"image_shape={tuple(image_shape)} contradicts the shape of the "
+                f"4-D images, {tuple(X.shape[1:])}; leave image_shape=None for "
+                "4-D input."
+            )
     if ndim == 4:
         X = check_array(
             X,
@@ -122,7 +145,11 @@ def validate_images(estimator, X, *, reset, image_shape=None, min_samples=1):
         if not reset:
             _check_fitted_shape(estimator, shape)
         flat = validate_data(
-            estimator, X.reshape(len(X), -1), reset=reset, dtype="numeric"
+            estimator,
+            X.reshape(len(X), -1),
+            reset=reset,
+            dtype="numeric",
+            ensure_all_finite=False,  # checked just above
         )
     elif ndim in (0, 1, 2):
         flat = validate_data(
@@ -142,10 +169,11 @@ def validate_images(estimator, X, *, reset, image_shape=None, min_samples=1):
             f"or a 2-D array (n_samples, n_features); got a {ndim}-D array. "
             "Add a channel axis to single-band images with X[..., np.newaxis]."
         )
+    check_float32_range(flat)
     if reset:
         estimator.image_shape_ = tuple(int(v) for v in shape)
         estimator.input_ndim_ = 4 if ndim == 4 else 2
-    return as_float_images(flat).reshape((len(flat), *estimator.image_shape_))
+    return flat.reshape((len(flat), *estimator.image_shape_))
 
 
 def _ndim(X):
@@ -179,12 +207,102 @@ def restore_layout(images, ndim):
     return images if ndim == 4 else images.reshape(len(images), -1)
 
 
-def images_to_tensor(images):
-    """Convert NHWC numpy images to a contiguous float32 NCHW torch tensor."""
+def images_to_tensor(images, scale=1.0):
+    """NHWC numpy images -> contiguous float32 NCHW tensor, divided by ``scale``."""
     nchw = np.ascontiguousarray(np.transpose(images, (0, 3, 1, 2)), dtype=np.float32)
-    return torch.from_numpy(nchw)
+    tensor = torch.from_numpy(nchw)
+    return tensor if scale == 1.0 else tensor.div_(scale)
 
 
 def tensor_to_images(tensor):
     """Convert an NCHW torch tensor to NHWC float32 numpy images on the CPU."""
     return tensor.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
+
+
+class ImageBatches:
+    """NCHW float32 tensors made on demand from NHWC images, batch by batch.
+
+    Indexing with a slice, or with indices in any order (shuffled training),
+    reads and converts only those images, so neither training nor inference
+    ever holds a float copy of the whole data set. ``images`` may be an
+    in-memory array (already validated) or a lazily read source such as
+    :class:`skgalaxy.datasets.H5Images` or a dask array, whose batches are
+    checked for non-finite values as they are read.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_samples, H, W, C)
+    scale : float, default=1.0
+        Divisor of the values (255 for uint8 images, see the module).
+    check : bool, default=False
+        Check every batch for NaN, infinity and values beyond float32.
+    """
+
+    def __init__(self, images, scale=1.0, check=False):
+        self.images = images
+        self.scale = scale
+        self.check = check
+
+    def __len__(self):
+        return len(self.images)
+
+    @property
+    def shape(self):
+        n, height, width, channels = self.images.shape
+        return (n, channels, height, width)
+
+    def __getitem__(self, index):
+        if isinstance(index, tuple) and index[1:] == (Ellipsis,):
+            index = index[0]  # X[rows, ...], as scikit-learn's indexing asks
+        if isinstance(index, torch.Tensor):
+            index = index.cpu().numpy()
+        if not isinstance(index, slice):
+            index = np.asarray(index, dtype=np.int64).reshape(-1)
+        batch = np.asarray(self.images[index])
+        if self.check:
+            if batch.dtype.kind == "f" and not np.isfinite(batch).all():
+                raise ValueError("Input images contain NaN or infinity.")
+            check_float32_range(batch)
+        return images_to_tensor(batch, self.scale)
+
+
+class ImageInputMixin:
+    """The image input and output of every torch estimator (see the module's rule).
+
+    ``_image_batches`` validates images and returns them as
+    :class:`ImageBatches`; in ``fit`` it also records ``input_scale_`` and
+    ``input_dtype_``. ``_to_images`` turns decoded tensors back into images
+    in the fitted layout and dtype family.
+    """
+
+    def _image_batches(self, X, reset, min_samples=1):
+        """Validate ``X`` and return the :class:`ImageBatches` the network sees.
+
+        A lazily read source (see :func:`is_lazy_images`) is checked on its
+        first rows here and on every batch when it is read.
+        """
+        lazy = is_lazy_images(X)
+        if lazy and len(X) < min_samples:
+            raise ValueError(
+                f"Found array with {len(X)} sample(s) while a minimum of "
+                f"{min_samples} is required."
+            )
+        images = validate_images(
+            self,
+            np.asarray(X[:64]) if lazy else X,
+            reset=reset,
+            image_shape=self.image_shape,
+            min_samples=1 if lazy else min_samples,
+        )
+        if reset:
+            is_uint8 = (X.dtype if lazy else images.dtype) == np.uint8
+            self.input_scale_ = 255.0 if is_uint8 else 1.0
+            self.input_dtype_ = np.dtype(np.uint8 if is_uint8 else np.float32)
+        return ImageBatches(X if lazy else images, self.input_scale_, check=lazy)
+
+    def _to_images(self, decoded):
+        """Decoded NCHW tensors -> images in the fitted layout and dtype family."""
+        images = tensor_to_images(decoded) * self.input_scale_
+        if self.input_dtype_ == np.uint8:
+            images = np.clip(np.rint(images), 0, 255).astype(np.uint8)
+        return restore_layout(images, self.input_ndim_)

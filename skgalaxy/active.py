@@ -1,37 +1,82 @@
-"""Simulated anomaly hunts: the protocol of the AHUNT paper, method by method.
+"""Anomaly hunts: the resumable hunt session and the AHUNT paper's simulations.
 
-Data arrive in rounds ("nights") into a cumulative pool. Every round each
-method may ask an oracle — here the true labels — about a few samples, then
-ranks the whole pool; the ranking is scored against the true anomalies of
-interest. :func:`simulate_hunt` runs several methods side by side and returns
-one row per round and method; :func:`~skgalaxy.plotting.plot_hunt_curves`
-draws the curves.
+:class:`HuntSession` is *the* hunt: a pool of samples, a detector with
+``query`` and ``teach`` (:class:`~skgalaxy.anomaly.AHUNTDetector`, or a
+Pipeline ending in one), the samples shown each round, the labels given, the
+per-round history. It saves to a directory as it goes — every label is
+committed to an append-only SQLite store before it counts as given, and the
+model is checkpointed atomically after each round — so a hunt killed at any
+moment resumes where it stopped. The labelling web page (``skgalaxy hunt``)
+and the simulations below both drive a HuntSession.
+
+The simulations follow the protocol of the AHUNT paper. Data arrive in
+rounds ("nights") into a cumulative pool. Every round each method may ask an
+oracle — here the true labels — about a few samples, then ranks the whole
+pool; the ranking is scored against the true anomalies of interest.
+:func:`simulate_hunt` runs several methods side by side and returns one row
+per round and method; :func:`~skgalaxy.plotting.plot_hunt_curves` draws the
+curves.
 
 A method is a *hunter*: an object with ``start(indices, labels)`` (the
 initially labelled samples), ``step(pool, oracle)`` (one round; returns the
 indices it asked about) and ``anomaly_scores(pool)``. Three are provided:
-:class:`ActiveHunter` (an active learner such as
+:class:`ActiveHunter` (a HuntSession of an active learner such as
 :class:`~skgalaxy.anomaly.AHUNTDetector`), :class:`UnsupervisedHunter` (e.g.
 an IsolationForest refitted on the pool every round) and
 :class:`RandomLabelHunter` (a detector trained from scratch on as many random
 labels as the active learner has, without choosing them).
 """
 
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import tempfile
+import threading
+import time
 from numbers import Integral
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils.validation import check_is_fitted
 
 from .metrics import precision_at_k, rank_weighted_score, recall_at_k, top_k_mcc
 
 __all__ = [
+    "NOT_INTERESTING",
     "ActiveHunter",
+    "HuntSession",
     "RandomLabelHunter",
     "UnsupervisedHunter",
     "make_nights",
     "simulate_hunt",
+    "validate_label",
 ]
+
+#: The label of a shown sample that is of no interest (a normal galaxy, an
+#: artefact the user does not care about). It trains the model like any
+#: class but never counts as a class of interest by default.
+NOT_INTERESTING = "not interesting"
+
+#: Longest label accepted.
+MAX_LABEL_LENGTH = 64
+
+_STORE = "session.sqlite"
+_CHECKPOINT = "model.joblib"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS shown (
+    round INTEGER NOT NULL, position INTEGER NOT NULL, idx INTEGER NOT NULL,
+    PRIMARY KEY (round, position));
+CREATE TABLE IF NOT EXISTS labels (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, idx INTEGER NOT NULL, label TEXT,
+    round INTEGER NOT NULL, time REAL NOT NULL);
+"""
 
 
 def _anomaly_scores(estimator, X):
@@ -40,20 +85,638 @@ def _anomaly_scores(estimator, X):
     return -estimator.score_samples(X)
 
 
+def validate_label(label):
+    """Check a class label given by a person or an oracle; return it as stored.
+
+    Strings are stripped and must be 1 to ``MAX_LABEL_LENGTH`` printable
+    characters; integers and booleans pass; numpy scalars become Python
+    scalars; None means "no label" (skipped).
+
+    Parameters
+    ----------
+    label : str, int, bool, numpy scalar or None
+        The label.
+
+    Returns
+    -------
+    label : str, int, bool or None
+        The label as the session stores it.
+
+    Examples
+    --------
+    >>> from skgalaxy.active import validate_label
+    >>> validate_label("  merger ")
+    'merger'
+    >>> validate_label("")
+    Traceback (most recent call last):
+    ...
+    ValueError: A label must have 1 to 64 characters, got ''.
+    """
+    if label is None:
+        return None
+    if isinstance(label, np.generic):
+        label = label.item()
+    if isinstance(label, (bool, Integral)):
+        return label
+    if not isinstance(label, str):
+        raise TypeError(
+            f"A label must be a string or an integer, got {type(label).__name__}."
+        )
+    text = label.strip()
+    if not text or len(text) > MAX_LABEL_LENGTH:
+        raise ValueError(
+            f"A label must have 1 to {MAX_LABEL_LENGTH} characters, got {label!r}."
+        )
+    if not text.isprintable():
+        raise ValueError(
+            f"A label must be printable text without control characters, got {label!r}."
+        )
+    return text
+
+
+def _fingerprint(X):
+    """Length, sample shape, dtype and a hash of the first and last samples."""
+    n = len(X)
+    ends = np.concatenate([np.asarray(X[: min(n, 8)]), np.asarray(X[max(0, n - 8) :])])
+    digest = hashlib.blake2b(np.ascontiguousarray(ends).tobytes(), digest_size=16)
+    shape = list(getattr(X, "shape", np.shape(ends))[1:])
+    return {"n_samples": n, "shape": shape, "hash": digest.hexdigest()}
+
+
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+def _write_atomically(path, write):
+    """``write(tmp_path)``, then fsync and rename over ``path``: all or nothing."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    if hasattr(os, "O_DIRECTORY"):
+        dir_fd = os.open(path.parent, os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+class _Store:
+    """The append-only SQLite record of a hunt (in memory without a directory)."""
+
+    def __init__(self, path):
+        self.connection = sqlite3.connect(
+            ":memory:" if path is None else str(path),
+            check_same_thread=False,
+            isolation_level=None,  # autocommit; transactions are explicit
+        )
+        self.connection.executescript(_SCHEMA)
+
+    def get_meta(self, key, default=None):
+        row = self.connection.execute(
+            "SELECT value FROM meta WHERE key = ?", (key,)
+        ).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_meta(self, key, value):
+        self.connection.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value))
+        )
+
+    def add_shown(self, round_, indices):
+        with self.connection:
+            self.connection.execute("BEGIN")
+            self.connection.executemany(
+                "INSERT INTO shown VALUES (?, ?, ?)",
+                [(round_, pos, int(i)) for pos, i in enumerate(indices)],
+            )
+
+    def shown(self, round_=None):
+        query, args = "SELECT idx FROM shown", ()
+        if round_ is not None:
+            query, args = query + " WHERE round = ?", (round_,)
+        rows = self.connection.execute(query + " ORDER BY round, position", args)
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def add_labels(self, indices, labels, round_):
+        now = time.time()
+        rows = [
+            (int(i), None if lab is None else json.dumps(lab), round_, now)
+            for i, lab in zip(indices, labels)
+        ]
+        with self.connection:
+            self.connection.execute("BEGIN")
+            self.connection.executemany(
+                "INSERT INTO labels (idx, label, round, time) VALUES (?, ?, ?, ?)",
+                rows,
+            )
+
+    def labels(self):
+        """``{index: (label, round, time)}``, the latest entry of each index."""
+        rows = self.connection.execute(
+            "SELECT idx, label, round, time FROM labels ORDER BY seq"
+        )
+        latest = {}
+        for idx, label, round_, when in rows:
+            latest[idx] = (None if label is None else json.loads(label), round_, when)
+        return latest
+
+    def close(self):
+        self.connection.close()
+
+
+class HuntSession:
+    """An anomaly hunt over a pool of samples, saved as it goes and resumable.
+
+    Each round, :meth:`query` proposes samples never shown before; a person
+    (or an oracle) labels them with :meth:`label`; :meth:`teach` trains the
+    detector on every label so far and checkpoints it. :meth:`run_round`
+    and :meth:`hunt` run the loop with a callable oracle.
+
+    With a ``directory``, every label is committed to an append-only SQLite
+    store (``session.sqlite``) before :meth:`label` returns, the round's
+    queries are stored when proposed, and the model is written atomically to
+    ``model.joblib`` after each round, so killing the process at any moment
+    loses at most the label being written. Opening the same directory again
+    resumes the hunt: the last round's model, every committed label, and the
+    pending round's queries. ``model.joblib`` is a joblib pickle: open only
+    session folders you made or trust. Without a directory the session lives
+    in memory.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        The pool: images or features, as the detector takes them. Resuming
+        needs the same pool (checked by length, shape and a content hash).
+    detector : estimator or None, default=None
+        An :class:`~skgalaxy.anomaly.AHUNTDetector`, or a Pipeline ending in
+        one (the pool is then transformed once by the steps before it).
+        Fitted on ``X`` and ``y`` if it is not fitted yet. None to resume
+        the session saved in ``directory``.
+    y : array-like of shape (n_samples,) or None, default=None
+        Labels known at the start (None/NaN for unlabelled samples), used in
+        every round's training; also the ``y`` of the detector's ``fit``.
+    directory : str or path-like or None, default=None
+        Where the session is saved; resumed if it holds one.
+    n_queries : int or None, default=None
+        Samples per round; None: the detector's ``n_queries``.
+    interest : dict or None, default=None
+        ``{class: weight}`` passed to the detector. None: every class
+        labelled in the hunt that was not known at the start, except
+        :data:`NOT_INTERESTING`, equally weighted (the detector's reserve
+        output while there is none).
+    verbose : int, default=0
+        1 or more: a progress bar over the rounds of :meth:`hunt`.
+
+    Attributes
+    ----------
+    detector_ : estimator
+        The fitted detector (or pipeline).
+    round_ : int
+        Rounds completed (calls of :meth:`teach`).
+    history_ : list of dict
+        One entry per completed round (see :meth:`history`).
+
+    See Also
+    --------
+    skgalaxy.anomaly.AHUNTDetector : the detector a hunt trains.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalaxy import AHUNTDetector
+    >>> from skgalaxy.active import HuntSession
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (100, 3)), rng.normal(4, 1, (5, 3))]
+    >>> truth = np.array(["galaxy"] * 100 + ["odd"] * 5, dtype=object)
+    >>> y = np.where(np.arange(105) < 50, truth, None)
+    >>> session = HuntSession(X, AHUNTDetector(n_queries=3, max_epochs=2,
+    ...                                         random_state=0), y=y)
+    >>> shown = session.query()
+    >>> session.label(shown, truth[shown])
+    >>> session.teach().round_
+    1
+    >>> session.history()[["round", "n_shown", "n_labelled"]].values.tolist()
+    [[1, 3, 3]]
+    """
+
+    def __init__(
+        self,
+        X,
+        detector=None,
+        *,
+        y=None,
+        directory=None,
+        n_queries=None,
+        interest=None,
+        verbose=0,
+    ):
+        self.X = X
+        self.directory = None if directory is None else Path(directory)
+        self.n_queries = n_queries
+        self.interest = interest
+        self.verbose = verbose
+        self._lock = threading.RLock()
+        saved = self.directory is not None and (self.directory / _CHECKPOINT).is_file()
+        if saved and detector is not None:
+            raise ValueError(
+                f"{self.directory} already holds a hunt; open it without a "
+                "detector to resume it, or choose a new directory."
+            )
+        if not saved and detector is None:
+            raise ValueError(
+                "A new hunt needs a detector"
+                + ("" if self.directory is None else f" ({self.directory} holds none).")
+            )
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        self._store = _Store(
+            None if self.directory is None else self.directory / _STORE
+        )
+        if saved:
+            self._resume()
+        else:
+            self._start(detector, y)
+        self._features = self._transform(self.X)
+
+    # -- life cycle ---------------------------------------------------------
+
+    def _start(self, detector, y):
+        fingerprint = _fingerprint(self.X)
+        if y is not None and len(y) != fingerprint["n_samples"]:
+            raise ValueError(f"X has {len(self.X)} samples but y has {len(y)} labels.")
+        if not _is_fitted(detector):
+            detector = clone(detector).fit(self.X, y)
+        self.detector_ = detector
+        self.round_ = 0
+        self.history_ = []
+        self._store.set_meta("fingerprint", fingerprint)
+        self._store.set_meta("interest", _jsonable_interest(self.interest))
+        self._store.set_meta("n_queries", self.n_queries)
+        if y is not None:
+            known = [(i, validate_label(v)) for i, v in enumerate(y) if not _missing(v)]
+            self._store.add_labels([i for i, _ in known], [v for _, v in known], 0)
+        self._checkpoint()
+
+    def _resume(self):
+        import joblib
+
+        found = self._store.get_meta("fingerprint")
+        expected = _fingerprint(self.X)
+        if found != expected:
+            raise ValueError(
+                f"The pool differs from the one the hunt in {self.directory} was "
+                f"started on (saved {found}, given {expected})."
+            )
+        state = joblib.load(self.directory / _CHECKPOINT)
+        self.detector_ = state["detector"]
+        self.round_ = state["round"]
+        self.history_ = state["history"]
+        self.interest = _interest_from_json(self._store.get_meta("interest"))
+        self.n_queries = self._store.get_meta("n_queries")
+
+    def _checkpoint(self):
+        """Write the model, round and history atomically (a no-op in memory)."""
+        if self.directory is None:
+            return
+        import joblib
+
+        state = {
+            "round": self.round_,
+            "history": self.history_,
+            "detector": self.detector_,
+        }
+        _write_atomically(
+            self.directory / _CHECKPOINT, lambda tmp: joblib.dump(state, tmp)
+        )
+
+    def close(self):
+        """Close the label store (the session's data stays in its directory)."""
+        self._store.close()
+
+    # -- the detector ---------------------------------------------------------
+
+    @property
+    def hunter_(self):
+        """The estimator with ``query`` and ``teach`` (the pipeline's last step)."""
+        steps = getattr(self.detector_, "steps", None)
+        return self.detector_ if steps is None else steps[-1][1]
+
+    def _transform(self, X):
+        steps = getattr(self.detector_, "steps", None)
+        return X if steps is None else self.detector_[:-1].transform(X)
+
+    def _rows(self, indices):
+        return self._features[np.asarray(indices, dtype=np.int64)]
+
+    def effective_interest(self):
+        """The ``{class: weight}`` the detector hunts with now (None: its default)."""
+        if self.interest is not None:
+            return dict(self.interest)
+        known = set(getattr(self.hunter_, "initial_classes_", ()))
+        labels = {v[0] for v in self._store.labels().values() if v[0] is not None}
+        discovered = sorted(
+            (c for c in labels if c not in known and c != NOT_INTERESTING), key=str
+        )
+        return {c: 1.0 for c in discovered} or None
+
+    def set_interest(self, interest):
+        """Change the classes of interest (and weights) of the rest of the hunt.
+
+        Parameters
+        ----------
+        interest : dict or None
+            ``{class: weight}``; None for the default (see the class).
+        """
+        with self._lock:
+            if interest is not None:
+                clone(self.hunter_).set_params(
+                    interest=dict(interest)
+                )._check_interest()
+            self.interest = None if interest is None else dict(interest)
+            self._store.set_meta("interest", _jsonable_interest(self.interest))
+
+    def _sync_interest(self):
+        self.hunter_.set_params(interest=self.effective_interest())
+
+    # -- a round ---------------------------------------------------------------
+
+    def pending(self):
+        """The current round's shown samples (empty before :meth:`query`)."""
+        return self._store.shown(self.round_ + 1)
+
+    def query(self, candidates=None):
+        """The samples to show this round (the same ones until :meth:`teach`).
+
+        Samples shown or labelled before are never proposed again.
+
+        Parameters
+        ----------
+        candidates : array-like of int or None, default=None
+            Restrict the proposals to these indices (e.g. the samples that
+            have arrived so far); None: the whole pool.
+
+        Returns
+        -------
+        indices : ndarray of int
+            Best candidate first.
+        """
+        with self._lock:
+            pending = self.pending()
+            if len(pending):
+                return pending
+            n = len(self._features)
+            exclude = np.zeros(n, dtype=bool)
+            exclude[self._store.shown()] = True
+            exclude[list(self._store.labels())] = True
+            if candidates is not None:
+                allowed = np.zeros(n, dtype=bool)
+                allowed[np.asarray(candidates, dtype=np.int64)] = True
+                exclude |= ~allowed
+            self._sync_interest()
+            indices = self.hunter_.query(
+                self._features, n_queries=self.n_queries, exclude=exclude
+            )
+            self._store.add_shown(self.round_ + 1, indices)
+            return np.asarray(indices, dtype=np.int64)
+
+    def label(self, indices, labels):
+        """Record labels; each is committed to the store before this returns.
+
+        Parameters
+        ----------
+        indices : int or array-like of int
+            Samples of the pool.
+        labels : label or array-like of labels
+            Their classes (see :func:`validate_label`); None withdraws a label
+            (the sample is then skipped).
+        """
+        scalar = np.ndim(indices) == 0
+        indices = np.atleast_1d(np.asarray(indices))
+        labels = [labels] if scalar else list(labels)
+        if len(labels) != len(indices):
+            raise ValueError(f"{len(indices)} indices but {len(labels)} labels.")
+        if indices.size and (
+            indices.dtype.kind not in "iu"
+            or indices.min() < 0
+            or indices.max() >= len(self._features)
+        ):
+            raise ValueError(
+                f"indices must be integers in [0, {len(self._features)}), got "
+                f"{indices.tolist()[:10]}."
+            )
+        labels = [validate_label(v) for v in labels]
+        with self._lock:
+            self._store.add_labels(indices.tolist(), labels, self.round_ + 1)
+
+    def labels(self):
+        """Every label given, the latest per sample.
+
+        Returns
+        -------
+        labels : pandas.DataFrame
+            Columns ``index``, ``label``, ``round`` (0: known at the start)
+            and ``time`` (seconds since the epoch), one row per labelled
+            sample, in index order.
+        """
+        import pandas as pd
+
+        rows = [
+            {"index": i, "label": lab, "round": r, "time": t}
+            for i, (lab, r, t) in sorted(self._store.labels().items())
+            if lab is not None
+        ]
+        return pd.DataFrame(rows, columns=["index", "label", "round", "time"])
+
+    def export_labels(self, path):
+        """Write :meth:`labels` to a CSV file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The CSV file.
+        """
+        self.labels().to_csv(path, index=False)
+
+    def teach(self):
+        """Train on every label so far, checkpoint, and close the round.
+
+        Returns
+        -------
+        self : HuntSession
+            The session, one round further.
+        """
+        with self._lock:
+            labelled = self.labels()
+            shown = self.pending()
+            given = self._store.labels()
+            answers = [given[i][0] for i in shown.tolist() if i in given]
+            answers = [v for v in answers if v is not None]
+            before = set(self.hunter_.classes_)
+            start = time.perf_counter()
+            self._sync_interest()
+            self.hunter_.teach(
+                self._rows(labelled["index"]), labelled["label"].to_numpy(dtype=object)
+            )
+            seconds = time.perf_counter() - start
+            interest = self.effective_interest() or {self.hunter_.reserve_label: 1}
+            wanted = {c for c, w in interest.items() if w > 0}
+            hits = sum(v in wanted for v in answers)
+            self.round_ += 1
+            self.history_.append(
+                {
+                    "round": self.round_,
+                    "n_shown": len(shown),
+                    "n_labelled": len(answers),
+                    "n_interest": int(hits),
+                    "interest_rate": hits / len(answers) if answers else math.nan,
+                    "new_classes": [c for c in _unique(answers) if c not in before],
+                    "n_labels": len(labelled),
+                    "seconds": seconds,
+                }
+            )
+            self._checkpoint()
+            return self
+
+    def run_round(self, oracle, candidates=None):
+        """Query, ask ``oracle`` about the queried samples, label, teach.
+
+        Parameters
+        ----------
+        oracle : callable
+            ``oracle(indices)`` returns the classes of ``X[indices]``.
+        candidates : array-like of int or None, default=None
+            See :meth:`query`.
+
+        Returns
+        -------
+        indices : ndarray of int
+            The samples asked about (empty when the pool is exhausted; then
+            no round is taught).
+        """
+        indices = self.query(candidates)
+        if len(indices):
+            self.label(indices, list(oracle(indices)))
+            self.teach()
+        return indices
+
+    @validate_params(
+        {
+            "oracle": [callable],
+            "n_rounds": [Interval(Integral, 1, None, closed="left")],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def hunt(self, oracle, n_rounds=1):
+        """Rounds of :meth:`run_round` with a callable oracle.
+
+        Parameters
+        ----------
+        oracle : callable
+            ``oracle(indices)`` returns the classes of ``X[indices]``.
+        n_rounds : int, default=1
+            Rounds to run (fewer when the pool runs out).
+
+        Returns
+        -------
+        history : pandas.DataFrame
+            :meth:`history`.
+        """
+        from tqdm.auto import trange
+
+        for _ in trange(n_rounds, disable=not self.verbose, desc="hunt rounds"):
+            if not len(self.run_round(oracle)):
+                break
+        return self.history()
+
+    def history(self):
+        """One row per completed round.
+
+        Returns
+        -------
+        history : pandas.DataFrame
+            ``round``, ``n_shown`` (samples shown), ``n_labelled`` (of them
+            labelled), ``n_interest`` (labelled in a class of interest),
+            ``interest_rate``, ``new_classes``, ``n_labels`` (all labels the
+            round trained on) and ``seconds`` (training time).
+        """
+        import pandas as pd
+
+        columns = [
+            "round",
+            "n_shown",
+            "n_labelled",
+            "n_interest",
+            "interest_rate",
+            "new_classes",
+            "n_labels",
+            "seconds",
+        ]
+        return pd.DataFrame(self.history_, columns=columns)
+
+    def anomaly_scores(self, indices=None):
+        """The detector's anomaly scores (higher = more anomalous).
+
+        Parameters
+        ----------
+        indices : array-like of int or None, default=None
+            Samples to score; None: the whole pool.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        with self._lock:
+            self._sync_interest()
+            rows = self._features if indices is None else self._rows(indices)
+            return _anomaly_scores(self.hunter_, rows)
+
+
+def _missing(value):
+    import pandas as pd
+
+    missing = pd.isna(value)
+    return bool(missing) if np.ndim(missing) == 0 else False
+
+
+def _unique(values):
+    return list(dict.fromkeys(values))
+
+
+def _jsonable_interest(interest):
+    return None if interest is None else [[k, float(w)] for k, w in interest.items()]
+
+
+def _interest_from_json(pairs):
+    return None if pairs is None else {k: w for k, w in pairs}
+
+
 class ActiveHunter:
-    """An active learner with ``fit``, ``query`` and ``teach``, on data ``X``.
+    """A :class:`HuntSession` of an active learner, for :func:`simulate_hunt`.
 
     Parameters
     ----------
     detector : estimator
-        E.g. :class:`~skgalaxy.anomaly.AHUNTDetector`; cloned at ``start``.
+        E.g. :class:`~skgalaxy.anomaly.AHUNTDetector`; cloned and fitted on
+        the initially labelled samples at ``start``.
     X : array-like
         All samples (images or features), indexed by the simulation.
 
     Attributes
     ----------
-    detector_ : estimator
-        The fitted clone.
+    session_ : HuntSession
+        The hunt (in memory).
 
     Examples
     --------
@@ -75,16 +738,17 @@ class ActiveHunter:
         self.X = X
 
     def start(self, indices, labels):
-        self.detector_ = clone(self.detector).fit(self.X[indices], labels)
+        indices = np.asarray(indices, dtype=np.int64)
+        fitted = clone(self.detector).fit(self.X[indices], labels)
+        y = np.full(len(self.X), None, dtype=object)
+        y[indices] = np.asarray(labels, dtype=object)
+        self.session_ = HuntSession(self.X, fitted, y=y)
 
     def step(self, pool, oracle):
-        asked = pool[self.detector_.query(self.X[pool])]
-        if len(asked):
-            self.detector_.teach(self.X[asked], oracle(asked))
-        return asked
+        return self.session_.run_round(oracle, candidates=pool)
 
     def anomaly_scores(self, pool):
-        return _anomaly_scores(self.detector_, self.X[pool])
+        return self.session_.anomaly_scores(pool)
 
 
 class UnsupervisedHunter:

@@ -11,7 +11,6 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -20,18 +19,19 @@ from sklearn.utils.validation import (
     check_is_fitted,
     column_or_1d,
 )
-from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
+from skorch.dataset import ValidSplit
 
 from ._base import (
     TORCH_PARAMETER_CONSTRAINTS,
+    EarlyStopping,
     TorchEstimatorMixin,
+    TrainingNet,
+    check_filters,
     cosine_schedule,
     draw_seed,
+    keep_state_on_error,
 )
-from ._images import images_to_tensor, validate_images
+from ._images import ImageInputMixin
 from .nn.augment import dihedral, dihedral_transforms
 from .nn.classifier import GalaxyCNN
 
@@ -53,6 +53,16 @@ def _class_weights(class_weight, classes, y_indices):
         if unknown:
             raise ValueError(f"class_weight names classes not in y: {sorted(unknown)}.")
         weights = np.array([class_weight.get(c, 1.0) for c in classes.tolist()])
+        if (
+            weights.dtype.kind not in "iuf"
+            or not np.isfinite(weights).all()
+            or (weights < 0).any()
+            or not (weights > 0).any()
+        ):
+            raise ValueError(
+                "class_weight values must be finite, non-negative numbers with at "
+                f"least one positive; got {class_weight!r}."
+            )
     else:
         weights = compute_class_weight(
             "balanced", classes=np.arange(len(classes)), y=y_indices
@@ -66,6 +76,7 @@ class GalaxyCNNClassifier(
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     ClassifierMixin,
+    ImageInputMixin,
     TorchEstimatorMixin,
     BaseEstimator,
 ):
@@ -234,6 +245,10 @@ class GalaxyCNNClassifier(
     def _validate_targets(self, X, y):
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
+        if y.dtype == object and any(v is None for v in y):
+            raise ValueError(
+                "y contains None: every training image needs a class label."
+            )
         check_classification_targets(y)
         self.classes_, y_indices = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -261,26 +276,23 @@ class GalaxyCNNClassifier(
             )
         return callbacks
 
-    def _split(self, X, y_indices, seed):
-        """Training tensors and skorch's ``train_split`` (held-out data if any)."""
-        X_t, y_t = images_to_tensor(X), torch.as_tensor(y_indices)
+    def _train_split(self, y_indices, seed):
+        """skorch's stratified ``ValidSplit`` when early stopping, else None."""
         if not self.early_stopping:
-            return X_t, y_t, None
-        try:
-            train, valid = train_test_split(
-                np.arange(len(X)),
-                test_size=self.validation_fraction,
-                stratify=y_indices,
-                random_state=seed,
-            )
-        except ValueError as exc:
+            return None
+        n_classes = len(self.classes_)
+        n_valid = int(np.ceil(self.validation_fraction * len(y_indices)))
+        smallest = np.bincount(y_indices).min()
+        if smallest < 2 or not n_classes <= n_valid <= len(y_indices) - n_classes:
             raise ValueError(
                 f"Cannot hold out validation_fraction={self.validation_fraction} "
-                f"with every class in both parts: {exc}"
-            ) from exc
-        valid_set = Dataset(X_t[valid], y_t[valid])
-        return X_t[train], y_t[train], predefined_split(valid_set)
+                f"of {len(y_indices)} images with every one of the {n_classes} "
+                f"classes in both parts (the smallest class has {smallest} "
+                "images); use more data, another fraction or early_stopping=False."
+            )
+        return ValidSplit(self.validation_fraction, stratified=True, random_state=seed)
 
+    @keep_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the CNN.
@@ -288,8 +300,8 @@ class GalaxyCNNClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
-            Images, uint8 or float (scale them first, e.g. with
-            :class:`~skgalaxy.preprocessing.ArcsinhScaler`).
+            Images: uint8 (divided by 255) or float, e.g. the output of
+            :class:`~skgalaxy.preprocessing.ArcsinhScaler`.
         y : array-like of shape (n_samples,)
             Class labels of any type.
 
@@ -297,17 +309,17 @@ class GalaxyCNNClassifier(
         -------
         self : GalaxyCNNClassifier
         """
-        images = validate_images(self, X, reset=True, image_shape=self.image_shape)
+        filters = check_filters(self.filters)
+        images = self._image_batches(X, reset=True)
         y_indices = self._validate_targets(images, y)
         seed = draw_seed(self.random_state)
-        X_train, y_train, train_split = self._split(images, y_indices, seed)
         optimizer, optimizer_args = _OPTIMIZERS[self.optimizer]
         weights = _class_weights(self.class_weight, self.classes_, y_indices)
         self._fit_net(
-            NeuralNet,
+            TrainingNet,
             GalaxyCNN,
-            X_train,
-            y_train,
+            images,
+            torch.from_numpy(y_indices),
             seed=seed,
             criterion=torch.nn.CrossEntropyLoss,
             criterion__weight=weights,
@@ -315,11 +327,11 @@ class GalaxyCNNClassifier(
             optimizer=optimizer,
             optimizer__weight_decay=self.weight_decay,
             **{f"optimizer__{k}": v for k, v in optimizer_args.items()},
-            train_split=train_split,
+            train_split=self._train_split(y_indices, seed),
             callbacks=self._callbacks(),
             module__in_channels=self.image_shape_[-1],
             module__n_classes=len(self.classes_),
-            module__filters=tuple(self.filters),
+            module__filters=filters,
             module__kernel_size=self.kernel_size,
             module__convs_per_block=self.convs_per_block,
             module__dense_units=self.dense_units,
@@ -333,7 +345,7 @@ class GalaxyCNNClassifier(
 
     def _tensor(self, X):
         check_is_fitted(self)
-        return images_to_tensor(validate_images(self, X, reset=False))
+        return self._image_batches(X, reset=False)
 
     def predict_proba(self, X):
         """Class probabilities, averaged over dihedral transforms when ``tta``.

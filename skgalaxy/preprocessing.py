@@ -16,6 +16,23 @@ from ._images import input_ndim, restore_layout, validate_images
 
 __all__ = ["ArcsinhScaler"]
 
+#: Images converted at a time: the float work never holds more than the
+#: output and one chunk.
+_CHUNK = 1024
+
+
+def _apply_chunked(images, function):
+    """``function`` of each chunk of ``images``, in float, into one output array.
+
+    Float input keeps its dtype; any other becomes float32.
+    """
+    dtype = images.dtype if images.dtype.kind == "f" else np.dtype(np.float32)
+    out = np.empty(images.shape, dtype=dtype)
+    for start in range(0, len(images), _CHUNK):
+        chunk = images[start : start + _CHUNK].astype(dtype, copy=False)
+        out[start : start + _CHUNK] = function(chunk)
+    return out
+
 
 class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Arcsinh stretch followed by per-channel maximum normalisation.
@@ -93,7 +110,19 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : ArcsinhScaler
         """
         images = validate_images(self, X, reset=True, image_shape=self.image_shape)
-        peak = np.abs(np.arcsinh(images / self.softening)).max(axis=(0, 1, 2))
+        # arcsinh is odd and increasing: the stretched peak is that of the peak.
+        largest = np.maximum(
+            images.max(axis=(0, 1, 2)).astype(np.float64),
+            -images.min(axis=(0, 1, 2)).astype(np.float64),
+        )
+        with np.errstate(over="ignore"):
+            peak = np.arcsinh(largest / self.softening)
+        if not np.isfinite(peak).all():
+            raise ValueError(
+                f"softening={self.softening!r} is too small for these images: "
+                "X / softening overflows. Use a softening near the noise level of "
+                "the images (the default is 20)."
+            )
         if not self.per_channel:
             peak = np.full_like(peak, peak.max())
         self.scale_ = np.where(peak > 0, peak, 1.0).astype(np.float64)
@@ -113,8 +142,11 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         images = validate_images(self, X, reset=False)
-        scaled = np.arcsinh(images / self.softening) / self.scale_.astype(images.dtype)
-        return restore_layout(scaled, input_ndim(X))
+
+        def stretch(chunk):
+            return np.arcsinh(chunk / self.softening) / self.scale_.astype(chunk.dtype)
+
+        return restore_layout(_apply_chunked(images, stretch), input_ndim(X))
 
     def inverse_transform(self, X):
         """Undo :meth:`transform` exactly (up to floating point).
@@ -130,8 +162,11 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         images = validate_images(self, X, reset=False)
-        original = np.sinh(images * self.scale_.astype(images.dtype)) * self.softening
-        return restore_layout(original, input_ndim(X))
+
+        def unstretch(chunk):
+            return np.sinh(chunk * self.scale_.astype(chunk.dtype)) * self.softening
+
+        return restore_layout(_apply_chunked(images, unstretch), input_ndim(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,17 +10,20 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted
-from skorch import NeuralNet
 
 from ._base import (
+    PADDED_BATCH,
     TORCH_PARAMETER_CONSTRAINTS,
-    ScaledImagesMixin,
     TorchEstimatorMixin,
+    TrainingNet,
+    check_filters,
     draw_seed,
-    torch_seed,
+    keep_state_on_error,
 )
+from ._images import ImageInputMixin
+from .nn import rng
 from .nn.vae import FLOWS, FlowVAE
 
 __all__ = ["FlowVAETransformer"]
@@ -28,7 +31,7 @@ __all__ = ["FlowVAETransformer"]
 _SCORE_SEED = 0  # fixed noise for score_samples: the same z-noise for every image
 
 
-class _ELBONet(NeuralNet):
+class _ELBONet(TrainingNet):
     """skorch net minimising the negative β-ELBO per pixel value.
 
     β rises linearly from 0 to ``beta`` over the first ``warmup_epochs``.
@@ -55,7 +58,7 @@ class _ELBONet(NeuralNet):
 class FlowVAETransformer(
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    ScaledImagesMixin,
+    ImageInputMixin,
     TorchEstimatorMixin,
     BaseEstimator,
 ):
@@ -163,6 +166,7 @@ class FlowVAETransformer(
         self.random_state = random_state
         self.verbose = verbose
 
+    @keep_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the VAE and its flow prior.
@@ -177,7 +181,8 @@ class FlowVAETransformer(
         -------
         self : FlowVAETransformer
         """
-        X_t = self._scaled_tensor(X, reset=True, min_samples=2)
+        filters = check_filters(self.filters)
+        X_t = self._image_batches(X, reset=True, min_samples=2)
         self._fit_net(
             _ELBONet,
             FlowVAE,
@@ -189,7 +194,7 @@ class FlowVAETransformer(
             optimizer__weight_decay=self.weight_decay,
             module__in_channels=self.image_shape_[-1],
             module__image_size=self.image_shape_[:2],
-            module__filters=tuple(self.filters),
+            module__filters=filters,
             module__n_components=self.n_components,
             module__flow=self.flow,
             module__flow_transforms=self.flow_transforms,
@@ -209,7 +214,7 @@ class FlowVAETransformer(
         Z : ndarray of shape (n_samples, n_components), float32
         """
         check_is_fitted(self)
-        X_t = self._scaled_tensor(X, reset=False)
+        X_t = self._image_batches(X, reset=False)
         return self._infer(lambda xb: self.net_.module_.encode(xb)[0], X_t).numpy()
 
     def inverse_transform(self, X):
@@ -236,15 +241,24 @@ class FlowVAETransformer(
         decoded = self._infer(self.net_.module_.decode, torch.from_numpy(Z))
         return self._to_images(decoded)
 
+    @validate_params(
+        {
+            "n_samples": [Interval(Integral, 1, None, closed="left")],
+            "random_state": ["random_state"],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def sample(self, n_samples=1, random_state=None):
         """Generate new images: base Gaussian -> flow -> decoder.
 
-        Runs in eval mode without gradients: no parameter, no BatchNorm
-        statistic and no global random state changes.
+        Changes nothing: no parameter, no BatchNorm statistic and no global
+        random state (the draw uses its own generator, so concurrent calls
+        with the same seed give the same images).
 
         Parameters
         ----------
         n_samples : int, default=1
+            Number of images to generate.
         random_state : int, RandomState instance or None, default=None
             Seed of the draw; the same seed gives the same images.
 
@@ -254,17 +268,19 @@ class FlowVAETransformer(
             In the layout, shape and dtype family of the training data.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
         module = self.net_.module_
-        with torch_seed(draw_seed(random_state), self.net_.device):
+        with rng.seeded(draw_seed(random_state)):
             z = self._infer(
                 lambda idx: module.sample_prior(len(idx)), torch.arange(n_samples)
             )
         return self._to_images(self._infer(module.decode, z))
 
+    @validate_params(
+        {
+            "n_draws": [Interval(Integral, 1, None, closed="left")],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def score_samples(self, X, n_draws=8):
         """Evidence lower bound of each image (nats; higher = more typical).
 
@@ -275,7 +291,9 @@ class FlowVAETransformer(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Images in the layout given to ``fit``.
         n_draws : int, default=8
+            Posterior samples averaged per image.
 
         Returns
         -------
@@ -283,10 +301,13 @@ class FlowVAETransformer(
             On the scale the network sees (uint8 input divided by 255).
         """
         check_is_fitted(self)
-        X_t = self._scaled_tensor(X, reset=False)
+        X_t = self._image_batches(X, reset=False)
         module = self.net_.module_
-        with torch_seed(_SCORE_SEED):
-            noise = torch.randn(n_draws, self.n_components)
+        noise = torch.randn(
+            n_draws,
+            self.n_components,
+            generator=torch.Generator().manual_seed(_SCORE_SEED),
+        )
 
         def mean_elbo(xb):
             total = 0.0
@@ -295,7 +316,8 @@ class FlowVAETransformer(
                 total = total + (log_likelihood - kl)
             return total / n_draws
 
-        return self._infer(mean_elbo, X_t).double().numpy()
+        scores = self._infer(mean_elbo, X_t, batch_size=PADDED_BATCH, pad=True)
+        return scores.double().numpy()
 
     def score(self, X, y=None):
         """Mean ELBO of ``X`` (see :meth:`score_samples`).

@@ -1,15 +1,26 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.ensemble import IsolationForest
 
 from skgalaxy import AHUNTDetector
 from skgalaxy.active import (
+    NOT_INTERESTING,
     ActiveHunter,
+    HuntSession,
     RandomLabelHunter,
     UnsupervisedHunter,
     make_nights,
     simulate_hunt,
 )
+from skgalaxy.metrics import rank_weighted_score
 from skgalaxy.plotting import plot_hunt_curves
 
 DETECTOR = AHUNTDetector(
@@ -108,7 +119,7 @@ def test_simulated_hunt_side_by_side(data):
     assert ahunt["query_rate"].iloc[1:].mean() > 0.5
     assert results[results["method"] != "ahunt"]["query_rate"].isna().all()
     assert final.loc["ahunt", "rws"] > 0.8
-    asked = hunters["ahunt"].detector_.n_labelled_ - 150
+    asked = hunters["ahunt"].session_.hunter_.n_labelled_ - 150
     assert asked == 15
     for column in ("rws", "recall", "precision"):
         assert results[column].between(0, 1).all()
@@ -132,3 +143,196 @@ def test_plot_hunt_curves(data):
     np.testing.assert_allclose(line.get_ydata(), [0.2, 0.6])  # mean over seeds
     with pytest.raises(ValueError, match="no column"):
         plot_hunt_curves(results, metrics=["mcc"])
+
+
+def test_random_label_baseline_beats_chance_on_separable_data(data):
+    """The same-budget non-active baseline hunts the same interest class."""
+    X, y = data
+    initial, nights = make_nights(
+        y, 2, anomaly_labels=["merger"], n_initial=150, random_state=0
+    )
+    detector = clone(DETECTOR).set_params(interest={"merger": 1.0})
+    hunter = RandomLabelHunter(detector, X, n_queries=40, random_state=0)
+    results = simulate_hunt(
+        {"random": hunter}, y, initial, nights, interest_labels=["merger"]
+    )
+    # 80 random labels of 474 arrivals hold about 4 mergers: enough to learn.
+    assert results["rws"].iloc[-1] > 0.8
+
+
+@pytest.fixture
+def pool(data):
+    """The blobs with the first 100 normal samples labelled."""
+    X, truth = data
+    y = np.full(len(X), None, dtype=object)
+    y[:100] = truth[:100]
+    return X, y, truth.astype(object)
+
+
+def _session(pool, **params):
+    X, y, _ = pool
+    return HuntSession(X, DETECTOR, y=y, **params)
+
+
+def test_a_hunt_finds_the_anomalies_and_never_shows_a_sample_twice(pool):
+    X, y, truth = pool
+    session = _session(pool)
+    history = session.hunt(oracle=lambda idx: truth[idx], n_rounds=4)
+    assert list(history["round"]) == [1, 2, 3, 4]
+    assert list(history["n_shown"]) == [5] * 4
+    labels = session.labels()
+    asked = labels[labels["round"] > 0]["index"].to_numpy()
+    assert len(asked) == len(np.unique(asked)) == 20
+    assert not np.isin(asked, np.arange(100)).any()  # never a known sample
+    assert history["n_interest"].sum() >= 10  # random: about 20 * 24 / 624 = 0.8
+    assert history["new_classes"].iloc[0] == ["merger"]
+    assert rank_weighted_score(truth == "merger", session.anomaly_scores()) > 0.7
+    assert session.hunter_.n_labelled_ == 120
+
+
+def test_a_round_shows_the_same_queries_until_it_is_taught(pool):
+    session = _session(pool)
+    first = session.query()
+    np.testing.assert_array_equal(session.query(), first)
+    np.testing.assert_array_equal(session.pending(), first)
+    session.label(first[0], "disc")
+    session.teach()
+    assert len(session.pending()) == 0
+    assert not set(session.query()) & set(first)  # shown before: never again
+
+
+def test_labels_are_validated_and_the_latest_counts(pool):
+    session = _session(pool)
+    shown = session.query()
+    with pytest.raises(ValueError, match="characters"):
+        session.label(shown[0], "x" * 65)
+    with pytest.raises(ValueError, match="printable"):
+        session.label(shown[0], "a\tb")
+    with pytest.raises(TypeError, match="string or an integer"):
+        session.label(shown[0], 1.5)
+    with pytest.raises(ValueError, match="indices"):
+        session.label(len(pool[0]), "disc")
+    with pytest.raises(ValueError, match="2 labels"):
+        session.label(shown[:3], ["a", "b"])
+    assert len(session.labels()) == 100  # nothing was written
+    session.label(shown[0], "merger")
+    session.label(shown[0], " <script>alert(1)</script> ")
+    session.label(shown[1], "merger")
+    session.label(shown[1], None)  # withdrawn: skipped
+    table = session.labels().set_index("index")
+    assert table.loc[shown[0], "label"] == "<script>alert(1)</script>"
+    assert shown[1] not in table.index
+
+
+def test_interest_default_skips_not_interesting_and_can_be_set(pool, tmp_path):
+    X, y, truth = pool
+    session = _session(pool, directory=tmp_path / "hunt")
+    shown = session.query()
+    session.label(shown, ["merger", NOT_INTERESTING, "disc", "trail", "disc"])
+    assert session.effective_interest() == {"merger": 1.0, "trail": 1.0}
+    session.set_interest({"trail": 2.0, "merger": 1.0})
+    with pytest.raises(ValueError, match="weights"):
+        session.set_interest({"trail": -1})
+    session.close()
+    resumed = HuntSession(X, directory=tmp_path / "hunt")
+    assert resumed.interest == {"trail": 2.0, "merger": 1.0}
+    resumed.set_interest(None)
+    assert resumed.effective_interest() == {"merger": 1.0, "trail": 1.0}
+
+
+def test_a_saved_hunt_resumes_with_labels_queries_model_and_history(pool, tmp_path):
+    X, y, truth = pool
+    folder = tmp_path / "hunt"
+    session = _session(pool, directory=folder)
+    session.run_round(lambda idx: truth[idx])
+    pending = session.query()
+    session.label(pending[:2], truth[pending[:2]])
+    scores = session.anomaly_scores()
+    session.close()
+    resumed = HuntSession(X, directory=folder)
+    assert resumed.round_ == 1 and len(resumed.history()) == 1
+    np.testing.assert_array_equal(resumed.pending(), pending)
+    np.testing.assert_array_equal(resumed.anomaly_scores(), scores)
+    assert len(resumed.labels()) == 100 + 5 + 2
+    with pytest.raises(ValueError, match="already holds a hunt"):
+        HuntSession(X, DETECTOR, directory=folder)
+    with pytest.raises(ValueError, match="differs"):
+        HuntSession(X[::-1], directory=folder)
+    with pytest.raises(ValueError, match="needs a detector"):
+        HuntSession(X, directory=tmp_path / "empty")
+    out = tmp_path / "labels.csv"
+    resumed.export_labels(out)
+    exported = pd.read_csv(out)
+    assert list(exported.columns) == ["index", "label", "round", "time"]
+    assert len(exported) == 107
+
+
+_KILLED_HUNT = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from skgalaxy import AHUNTDetector
+    from skgalaxy.active import HuntSession
+
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(0, 0.7, (300, 3)),
+                        rng.normal([1.5, 3.5, 0], 0.5, (24, 3))]).astype(np.float32)
+    truth = np.repeat(["disc", "merger"], [300, 24]).astype(object)
+    y = np.where(np.arange(len(X)) < 100, truth, None)
+    detector = AHUNTDetector(hidden=(16,), max_epochs=5, epochs_per_round=200,
+                             n_queries=6, device="cpu", random_state=0)
+    folder = sys.argv[1]
+    try:
+        session = HuntSession(X, detector, y=y, directory=folder)
+    except ValueError:
+        session = HuntSession(X, directory=folder)
+    shown = session.query()
+    print("shown", *shown, flush=True)
+    for i in shown:
+        session.label(i, truth[i])
+        print("labelled", i, flush=True)
+        time.sleep(0.2)
+    print("teaching", flush=True)
+    session.teach()
+    print("taught", session.round_, flush=True)
+    """
+)
+
+
+def _run_until(script, folder, marker):
+    """Start the hunt script; SIGKILL it as soon as it prints ``marker``."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = []
+    for line in process.stdout:
+        lines.append(line.split())
+        if line.startswith(marker):
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    return lines
+
+
+def test_a_hunt_killed_mid_round_resumes_with_every_committed_label(tmp_path):
+    folder = tmp_path / "hunt"
+    lines = _run_until(_KILLED_HUNT, folder, "labelled")  # killed after 1 label
+    shown = [int(v) for v in lines[0][1:]]
+    committed = [int(words[1]) for words in lines if words[0] == "labelled"]
+    # Killed again while training on the round (epochs_per_round=200).
+    lines = _run_until(_KILLED_HUNT, folder, "teaching")
+    assert [int(v) for v in lines[0][1:]] == shown  # the same round resumed
+    rng = np.random.default_rng(1)  # the script's pool
+    X = np.concatenate(
+        [rng.normal(0, 0.7, (300, 3)), rng.normal([1.5, 3.5, 0], 0.5, (24, 3))]
+    ).astype(np.float32)
+    resumed = HuntSession(X, directory=folder)
+    assert resumed.round_ == 0  # the round's training never finished
+    labelled = set(resumed.labels()["index"])
+    assert set(committed) <= labelled and set(shown) <= labelled
+    np.testing.assert_array_equal(resumed.pending(), shown)
+    resumed.hunter_.set_params(epochs_per_round=2)
+    assert resumed.teach().round_ == 1

@@ -3,17 +3,21 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from skorch import NeuralNet
+from skorch.dataset import Dataset
 from torch.utils.data import Subset
 
 from skgalaxy._base import (
-    BatchIterator,
     TorchEstimatorMixin,
+    TrainingNet,
+    batch_loader,
+    check_filters,
     draw_seed,
+    keep_state_on_error,
     make_net,
     resolve_device,
     torch_seed,
 )
+from skgalaxy.nn import rng
 
 
 class Tiny(torch.nn.Module):
@@ -30,7 +34,7 @@ def _fitted_net(**params):
     X = torch.randn(20, 4)
     y = torch.randn(20, 2)
     net = make_net(
-        NeuralNet,
+        TrainingNet,
         Tiny,
         device="cpu",
         verbose=0,
@@ -91,41 +95,114 @@ def test_fitting_a_net_inside_torch_seed_keeps_global_state_and_is_repeatable():
     assert torch.equal(weights[0], weights[1])
 
 
-class _Data:
-    def __init__(self, X, y=None):
-        self.X, self.y = X, y
-
-
-def test_batch_iterator_visits_every_sample_once_per_epoch():
+def test_batch_loader_visits_every_sample_once_per_epoch_in_whole_batches():
     X = torch.arange(10).float()[:, None]
     y = torch.arange(10)
-    with torch_seed(0):
-        batches = list(BatchIterator(_Data(X, y), batch_size=4, shuffle=True))
+    with rng.seeded(0):
+        batches = list(batch_loader(Dataset(X, y), batch_size=4, shuffle=True))
+    with rng.seeded(0):
+        again = list(batch_loader(Dataset(X, y), batch_size=4, shuffle=True))
     assert [len(b[0]) for b in batches] == [4, 4, 2]
     seen = torch.cat([b[1] for b in batches])
     assert sorted(seen.tolist()) == list(range(10))
-    assert seen.tolist() != list(range(10))  # shuffled (fixed by the seed below)
+    assert seen.tolist() != list(range(10))  # shuffled (fixed by the seed)
+    assert torch.equal(seen, torch.cat([b[1] for b in again]))
     for Xb, yb in batches:
         np.testing.assert_array_equal(Xb[:, 0], yb)
 
 
-def test_batch_iterator_drop_last_subset_and_missing_y():
+def test_batch_loader_drop_last_subset_and_missing_y():
     X = np.arange(10, dtype=np.float32)[:, None]
-    subset = Subset(_Data(X), [1, 3, 5, 7, 9])
-    iterator = BatchIterator(subset, batch_size=2, drop_last=True)
-    batches = list(iterator)
-    assert len(iterator) == len(batches) == 2
+    subset = Subset(Dataset(X), [1, 3, 5, 7, 9])
+    loader = batch_loader(subset, batch_size=2, drop_last=True)
+    batches = list(loader)
+    assert len(loader) == len(batches) == 2
     np.testing.assert_array_equal(
-        torch.cat([b[0] for b in batches])[:, 0], [1, 3, 5, 7]
+        torch.cat([torch.as_tensor(b[0]) for b in batches])[:, 0], [1, 3, 5, 7]
     )
-    assert all(torch.equal(b[1], torch.zeros(2)) for b in batches)
-    assert len(BatchIterator(_Data(X), batch_size=-1)) == 1
+    assert len(batch_loader(Dataset(X), batch_size=-1)) == 1
+
+
+def test_seeded_generators_belong_to_the_thread_and_leave_the_global_one():
+    torch.manual_seed(5)
+    state = torch.get_rng_state()
+    with rng.seeded(3):
+        first = rng.randn((4,), torch.zeros(1))
+    with rng.seeded(3):
+        second = rng.randn((4,), torch.zeros(1))
+    assert torch.equal(first, second)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert rng.generator() is None  # outside a scope: torch's global generator
+
+
+def test_dropout_draws_from_the_seeded_generator_and_is_identity_in_eval():
+    layer = rng.Dropout(0.5)
+    x = torch.ones(1000)
+    with rng.seeded(1):
+        a = layer(x)
+    with rng.seeded(1):
+        b = layer(x)
+    assert torch.equal(a, b)
+    assert set(a.unique().tolist()) == {0.0, 2.0}
+    assert 400 < int((a == 0).sum()) < 600
+    assert torch.equal(layer.eval()(x), x)
+
+
+def test_finite_loss_stops_training_with_a_clear_error():
+    with pytest.raises(FloatingPointError, match="lr="):
+        _fitted_net(lr=1e30)
+
+
+def test_training_net_lets_keyboard_interrupt_through():
+    class Interrupt(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(4, 2)
+
+        def forward(self, X):
+            raise KeyboardInterrupt
+
+    net = make_net(
+        TrainingNet,
+        Interrupt,
+        device="cpu",
+        verbose=0,
+        batch_size=8,
+        criterion=torch.nn.MSELoss,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(torch.randn(20, 4), torch.randn(20, 2))
+
+
+def test_keep_state_on_error_restores_every_attribute():
+    class Model:
+        @keep_state_on_error
+        def fit(self, fail):
+            self.coef_ = 2
+            self.a = "changed"
+            if fail:
+                raise KeyboardInterrupt
+            return self
+
+    model = Model()
+    model.a = "before"
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(True)
+    assert model.__dict__ == {"a": "before"}
+    assert model.fit(False).coef_ == 2
+
+
+@pytest.mark.parametrize("bad", [(), (0,), (-4, 8), ("a",), (4.5, 8), (True,)])
+def test_check_filters_refuses_bad_channel_counts(bad):
+    with pytest.raises(ValueError, match="positive integers"):
+        check_filters(bad)
+    assert check_filters([np.int64(4), 8]) == (4, 8)
 
 
 def test_make_net_takes_a_class_not_an_instance():
     with pytest.raises(TypeError, match="module class"):
         make_net(
-            NeuralNet,
+            TrainingNet,
             Tiny(),
             device="cpu",
             verbose=0,
@@ -134,10 +211,10 @@ def test_make_net_takes_a_class_not_an_instance():
         )
 
 
-def test_make_net_uses_the_batch_iterator():
+def test_make_net_uses_the_batch_loader():
     net, _ = _fitted_net()
-    assert net.iterator_train is BatchIterator
-    assert net.iterator_valid is BatchIterator
+    assert net.iterator_train is batch_loader
+    assert net.iterator_valid is batch_loader
     assert len(net.history) == 2
 
 
@@ -146,9 +223,9 @@ class Holder(TorchEstimatorMixin):
         self.net_ = net
 
 
-def test_infer_batches_without_gradients_in_eval_mode():
+def test_infer_batches_without_gradients_and_never_switches_the_mode():
     net, X = _fitted_net()
-    net.module_.train()
+    net.module_.eval()
     holder = Holder(net)
     modes = []
 
@@ -160,8 +237,7 @@ def test_infer_batches_without_gradients_in_eval_mode():
 
     out, total = holder._infer(forward, X, batch_size=7)
     assert modes == [False, False, False]
-    assert net.module_.training  # mode restored
-    net.module_.eval()
+    assert not net.module_.training
     with torch.no_grad():
         expected = net.module_(X)
     torch.testing.assert_close(out, expected)

@@ -79,7 +79,13 @@ def test_tta_makes_predictions_invariant_to_the_dihedral_group(fitted, galaxies)
     np.testing.assert_allclose(fitted.predict_proba(mirrored), proba, atol=1e-5)
     plain = clone(fitted).set_params(tta=False)
     plain.net_, plain.classes_ = fitted.net_, fitted.classes_
-    for attr in ("image_shape_", "input_ndim_", "n_features_in_"):
+    for attr in (
+        "image_shape_",
+        "input_ndim_",
+        "n_features_in_",
+        "input_scale_",
+        "input_dtype_",
+    ):
         setattr(plain, attr, getattr(fitted, attr))
     assert not np.allclose(plain.predict_proba(rotated), plain.predict_proba(X))
 

@@ -21,6 +21,7 @@ from skgalaxy import (
     FlowVAETransformer,
     GalaxyCNNClassifier,
 )
+from skgalaxy.active import HuntSession
 from skgalaxy.datasets import make_galaxies
 
 CPU = dict(device="cpu", random_state=0)
@@ -80,12 +81,18 @@ def test_scaler_vae_ahunt_pipeline_and_the_loop_through_it(galaxies):
     np.testing.assert_allclose(pipe.decision_function(X), scores - pipe[-1].offset_)
     np.testing.assert_array_equal(pipe.predict(X), np.where(scores < -0.5, -1, 1))
     Z = pipe[:-1].transform(X)
-    asked = pipe[-1].query(Z)
-    assert len(asked) == 4
-    pipe[-1].teach(Z[asked], names[asked])
-    again = pipe[-1].query(Z)
-    assert not np.isin(again, asked).any()
+    known = np.flatnonzero(names != "saturated_star")
+    asked = pipe[-1].query(Z, exclude=known)
+    assert len(asked) == 4 and not np.isin(asked, known).any()
+    index = np.r_[known, asked]
+    pipe[-1].teach(Z[index], names[index])
+    again = pipe[-1].query(Z, exclude=index)
+    assert not np.isin(again, index).any()
     assert pipe[-1].n_labelled_ == 60 + 4
+    # The same loop as a hunt session over the pipeline.
+    session = HuntSession(X, pipe, y=y)
+    session.run_round(lambda idx: names[idx])
+    assert session.round_ == 1 and pipe[-1].n_rounds_ == 2
 
 
 @pytest.mark.parametrize("name", ["clf", "cae"])

@@ -60,7 +60,7 @@ def test_estimators_fit_on_part_of_a_file_and_score_it_batch_by_batch(h5_file):
 
 def test_vae_and_cae_train_and_infer_streaming_from_the_file(h5_file, monkeypatch):
     from skgalaxy import FlowVAETransformer
-    from skgalaxy._base import LazyImageTensor
+    from skgalaxy._images import ImageBatches
 
     path, images = h5_file
     lazy = H5Images(path)
@@ -93,4 +93,5 @@ def test_vae_and_cae_train_and_infer_streaming_from_the_file(h5_file, monkeypatc
     np.testing.assert_array_equal(
         in_memory.score_samples(images), cae.score_samples(images)
     )
-    assert isinstance(cae._scaled_tensor(lazy, reset=False), LazyImageTensor)
+    batches = cae._image_batches(lazy, reset=False)
+    assert isinstance(batches, ImageBatches) and batches.images is lazy

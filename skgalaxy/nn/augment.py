@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from .rng import randint, randn
+
 
 def dihedral_transforms(square=True, flips=True):
     """Indices of the dihedral transforms usable on an image.
@@ -23,7 +25,7 @@ def dihedral(x, k):
 
 def random_dihedral(x, transforms):
     """Give each image of the batch a transform drawn from ``transforms``."""
-    choice = torch.randint(len(transforms), (len(x),), device=x.device)
+    choice = randint(len(transforms), (len(x),), x.device)
     out = torch.empty_like(x)
     for i, k in enumerate(transforms):
         members = (choice == i).nonzero(as_tuple=True)[0]
@@ -38,8 +40,8 @@ def random_shift(x, max_shift):
         return x
     n, _, height, width = x.shape
     padded = nn.functional.pad(x, (max_shift,) * 4)
-    dy = torch.randint(2 * max_shift + 1, (n,), device=x.device)
-    dx = torch.randint(2 * max_shift + 1, (n,), device=x.device)
+    dy = randint(2 * max_shift + 1, (n,), x.device)
+    dx = randint(2 * max_shift + 1, (n,), x.device)
     rows = (dy[:, None] + torch.arange(height, device=x.device))[:, :, None]
     cols = (dx[:, None] + torch.arange(width, device=x.device))[:, None, :]
     batch = torch.arange(n, device=x.device)[:, None, None]
@@ -76,5 +78,5 @@ class Augment(nn.Module):
         # Shifts past an eighth of the image would move small images out of view.
         x = random_shift(x, min(self.max_shift, min(x.shape[2:]) // 8))
         if self.noise > 0:
-            x = x + self.noise * torch.randn_like(x)
+            x = x + self.noise * randn(x.shape, x)
         return x

@@ -5,6 +5,7 @@ from torch import nn
 
 from .augment import Augment
 from .blocks import conv_backbone
+from .rng import Dropout, generator
 
 
 class GalaxyCNN(nn.Module):
@@ -58,13 +59,11 @@ class GalaxyCNN(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.embedding = nn.Sequential(
             nn.Flatten(),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Linear(filters[-1], dense_units),
             nn.ReLU(inplace=True),
         )
-        self.head = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(dense_units, n_classes)
-        )
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(dense_units, n_classes))
         self.memory_format = (
             torch.channels_last if channels_last else torch.contiguous_format
         )
@@ -82,16 +81,25 @@ class GalaxyCNN(nn.Module):
 def grow_head(module, n_new):
     """Add ``n_new`` output units to ``module.head[-1]``, keeping the learnt ones.
 
-    The new units start with small random weights and a bias a little below
-    the lowest existing bias, so the grown model predicts as before until it
-    is trained on the new classes.
+    The new units start with small random weights (drawn from
+    :func:`~skgalaxy.nn.rng.generator`, never from torch's global generator)
+    and a bias a little below the lowest existing bias, so the grown model
+    predicts as before until it is trained on the new classes.
     """
     old = module.head[-1]
-    new = nn.Linear(old.in_features, old.out_features + n_new).to(old.weight.device)
+    new = nn.utils.skip_init(
+        nn.Linear,
+        old.in_features,
+        old.out_features + n_new,
+        device=old.weight.device,
+        dtype=old.weight.dtype,
+    )
     with torch.no_grad():
         new.weight[: old.out_features] = old.weight
         new.bias[: old.out_features] = old.bias
-        new.weight[old.out_features :].normal_(0.0, 0.01)
+        new.weight[old.out_features :].normal_(
+            0.0, 0.01, generator=generator(old.weight.device)
+        )
         new.bias[old.out_features :] = old.bias.min() - 1.0
     module.head[-1] = new
     return module

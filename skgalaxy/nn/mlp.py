@@ -1,7 +1,8 @@
 """A small multilayer perceptron classifier for feature vectors."""
 
-import torch
 from torch import nn
+
+from .rng import Dropout, randn
 
 
 class MLPClassifierNet(nn.Module):
@@ -29,7 +30,7 @@ class MLPClassifierNet(nn.Module):
             layers += [
                 nn.Linear(n_in, n_out),
                 nn.ReLU(inplace=True),
-                nn.Dropout(dropout),
+                Dropout(dropout),
             ]
         self.body = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Linear(widths[-1], n_classes))
@@ -37,7 +38,7 @@ class MLPClassifierNet(nn.Module):
 
     def embed(self, x):
         if self.training and self.input_noise > 0:
-            x = x + self.input_noise * torch.randn_like(x)
+            x = x + self.input_noise * randn(x.shape, x)
         return self.body(x)
 
     def forward(self, x):

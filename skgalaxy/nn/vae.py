@@ -8,6 +8,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from .autoencoder import ConvDecoder, ConvEncoder
+from .rng import randn
 
 FLOWS = {"nsf": zuko.flows.NSF, "maf": zuko.flows.MAF}
 
@@ -75,12 +76,15 @@ class FlowVAE(nn.Module):
         return self.prior_flow().log_prob(z)
 
     def sample_prior(self, n_samples):
-        """Draw z0 ~ N(0, I) and push it through the flow (if any)."""
+        """Draw z0 ~ N(0, I) and push it through the flow (if any).
+
+        The draw comes from :func:`~skgalaxy.nn.rng.generator`, so it is
+        seeded per thread.
+        """
+        z0 = randn((n_samples, self.n_components), self.log_scale)
         if self.prior_flow is None:
-            return torch.randn(
-                n_samples, self.n_components, device=self.log_scale.device
-            )
-        return self.prior_flow().sample((n_samples,))
+            return z0
+        return self.prior_flow().transform.inv(z0)
 
     def log_likelihood(self, x, mean):
         scale = self.log_scale.exp()[None, :, None, None]
@@ -94,7 +98,7 @@ class FlowVAE(nn.Module):
         """
         mean, log_var = self.encode(x)
         std = (0.5 * log_var).exp()
-        noise = torch.randn_like(mean) if noise is None else noise
+        noise = randn(mean.shape, mean) if noise is None else noise
         z = mean + std * noise
         log_q = Normal(mean, std).log_prob(z).sum(dim=-1)
         kl = log_q - self.prior_log_prob(z)

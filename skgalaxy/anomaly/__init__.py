@@ -1,0 +1,11 @@
+"""Anomaly detectors for galaxy images, with scikit-learn's outlier semantics.
+
+``score_samples``: higher = more normal; ``decision_function = score_samples
+- offset_``; ``predict``: +1 inlier, -1 outlier; ``anomaly_score =
+-score_samples``.
+"""
+
+from ._ahunt import AHUNTDetector
+from ._cae import CAEAnomalyDetector
+
+__all__ = ["AHUNTDetector", "CAEAnomalyDetector"]

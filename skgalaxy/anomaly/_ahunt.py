@@ -1,0 +1,670 @@
+"""AHUNT: personalised anomaly detection with deep active learning."""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
+from sklearn.ensemble import IsolationForest
+from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import column_or_1d
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._base import (
+    TORCH_PARAMETER_CONSTRAINTS,
+    TorchEstimatorMixin,
+    TrainingNet,
+    check_filters,
+    draw_seed,
+    keep_state_on_error,
+)
+from .._images import ImageBatches, ImageInputMixin, input_ndim
+from ..nn import rng
+from ..nn.classifier import GalaxyCNN, grow_head
+from ..nn.mlp import MLPClassifierNet
+from ._base import CONTAMINATION_CONSTRAINT, OutlierScoresMixin
+from ._interest import interest_columns, interest_scores, split_query
+
+__all__ = ["AHUNTDetector"]
+
+#: Images scored per forward pass and flattened per unsupervised-score batch.
+_BATCH = 256
+
+
+def _unique(values):
+    """Distinct values in order of first appearance (any hashable labels)."""
+    return list(dict.fromkeys(values.tolist() if hasattr(values, "tolist") else values))
+
+
+def _is_unlabelled(value):
+    """None, NaN of any float type and ``pd.NA`` mark an unlabelled sample."""
+    missing = pd.isna(value)
+    return bool(missing) if np.ndim(missing) == 0 else False
+
+
+def _labels(y, n_samples, allow_unlabelled):
+    """Labels as an object array and the mask of labelled samples."""
+    labels = np.asarray(column_or_1d(y, dtype=object), dtype=object)
+    if len(labels) != n_samples:
+        raise ValueError(f"X has {n_samples} samples but y has {len(labels)} labels.")
+    labelled = np.array([not _is_unlabelled(v) for v in labels], dtype=bool)
+    if not allow_unlabelled and not labelled.all():
+        raise ValueError(
+            "teach needs a label for every sample; None/NaN mark unlabelled "
+            "samples only in fit."
+        )
+    return labels, labelled
+
+
+def _exclusion_mask(exclude, n_samples):
+    """A boolean mask from ``exclude`` (indices or a mask of length n_samples)."""
+    mask = np.zeros(n_samples, dtype=bool)
+    if exclude is None:
+        return mask
+    exclude = np.asarray(exclude)
+    if exclude.dtype == bool:
+        if exclude.shape != (n_samples,):
+            raise ValueError(
+                f"exclude as a mask needs {n_samples} values, got {exclude.shape}."
+            )
+        return exclude.copy()
+    if exclude.size and (
+        exclude.dtype.kind not in "iu"
+        or exclude.min() < 0
+        or exclude.max() >= n_samples
+    ):
+        raise ValueError(
+            f"exclude must hold indices in [0, {n_samples}) or be a boolean mask."
+        )
+    mask[exclude.astype(np.int64)] = True
+    return mask
+
+
+class AHUNTDetector(
+    OutlierScoresMixin,
+    OutlierMixin,
+    ImageInputMixin,
+    TorchEstimatorMixin,
+    BaseEstimator,
+):
+    """Personalised anomaly hunting with deep active learning (AHUNT).
+
+    A classifier over the known classes plus one reserve output
+    (``reserve_label``) is trained on the labelled samples. The anomaly score
+    of a sample is the weighted probability of the classes of ``interest``.
+    Each round of a hunt, :meth:`query` picks the ``n_queries`` best
+    candidates, a person (the oracle) names their classes, and :meth:`teach`
+    fine-tunes the network on every label so far: a class never seen before
+    grows the output layer by one unit, keeping the learnt weights, and
+    training runs (warm start) for ``epochs_per_round`` epochs with minority
+    classes oversampled and every copy randomly augmented.
+
+    The estimator is an ordinary model: it keeps no training data. The hunt
+    itself — the pool, what was shown, the labels, the history, saving and
+    resuming — is :class:`skgalaxy.active.HuntSession`, which calls
+    :meth:`query` and :meth:`teach`.
+
+    Works on images (a CNN backbone) and on feature vectors such as
+    :class:`~skgalaxy.representation.FlowVAETransformer` embeddings (an MLP on
+    standardised features), chosen from the input by ``backbone="auto"``.
+
+    **Labels.** ``y`` holds class labels of any type. Unlabelled samples are
+    marked ``None``, NaN or ``pd.NA`` — never -1, which scikit-learn's outlier
+    detectors use for "outlier". Labelling a sample ``reserve_label`` trains
+    the reserve output directly.
+
+    **Unsupervised start.** ``fit`` also fits ``unsupervised`` (an
+    :class:`~sklearn.ensemble.IsolationForest` by default) on all of ``X``.
+    Without any label, the scores are its ``-score_samples``, and while no
+    sample of a class of interest is labelled, ``query_strategy="anomalous"``
+    ranks candidates by it: a classifier whose reserve output has never seen
+    an example cannot yet say what is anomalous.
+
+    Parameters
+    ----------
+    interest : dict or None, default=None
+        ``{class label: weight}``: the classes the user hunts for, with
+        non-negative weights (at least one positive). The interest score of
+        a sample is ``sum(weight * probability) / max(weight)`` over all of
+        them, so equal weights give the total probability of the classes of
+        interest; each round's query budget is split between them by
+        weight. A class of interest not seen yet is looked for through the
+        reserve output. None means the classes discovered by :meth:`teach`
+        (not given to ``fit``), equally weighted, and the reserve while there
+        is none.
+    reserve_label : str, default="anomaly"
+        Label of the reserve output.
+    n_queries : int, default=10
+        Candidates per round.
+    query_strategy : {"anomalous", "uncertain", "random"}, default="anomalous"
+        Highest interest score; highest predictive entropy; uniform draws.
+    backbone : {"auto", "cnn", "mlp"}, default="auto"
+        "auto": a CNN for 4-D image input, an MLP for 2-D input.
+    unsupervised : estimator or None, default=None
+        The unsupervised start: any estimator with ``fit`` and
+        ``score_samples`` (higher = more normal), cloned and fitted on the
+        flattened input of ``fit``. None: ``IsolationForest`` seeded from
+        ``random_state``.
+    filters : tuple of int, default=(16, 32, 64)
+        CNN channels per conv block.
+    hidden : tuple of int, default=(64, 64)
+        MLP hidden layer widths.
+    dense_units : int, default=64
+        Width of the CNN's embedding layer.
+    dropout : float, default=0.1
+        Dropout rate of the hidden layers.
+    balance : bool, default=True
+        Oversample every labelled class to the size of the largest.
+    augment : bool, default=True
+        Random quarter turns and mirror images (CNN) or Gaussian jitter of
+        0.1 standard deviations (MLP) in training.
+    max_epochs : int, default=30
+        Epochs of the first training.
+    epochs_per_round : int, default=5
+        Fine-tuning epochs of each later :meth:`teach`.
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        ``"auto"``: ``offset_ = -0.5``, i.e. outliers are samples whose
+        interest score exceeds 0.5. A float sets ``offset_`` at that quantile
+        of the scores of ``fit``'s samples, and after each :meth:`teach` of
+        the samples taught.
+    batch_size : int, default=64
+        Training mini-batch size.
+    lr : float, default=3e-3
+        AdamW learning rate.
+    weight_decay : float, default=1e-4
+        AdamW weight decay.
+    image_shape : tuple of int or None, default=None
+        ``(height, width, channels)`` of flat image input with
+        ``backbone="cnn"``.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        "auto" takes CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the network, its training and the unsupervised start.
+    verbose : int, default=0
+        Print skorch's per-epoch table when > 0.
+
+    Attributes
+    ----------
+    classes_ : ndarray of object
+        Output classes: those of ``fit``, the reserve, then those discovered
+        by :meth:`teach`, in the order of ``predict_proba``'s columns.
+    initial_classes_ : ndarray of object
+        Classes labelled in ``fit``.
+    class_counts_ : ndarray of int
+        Labelled samples per class of ``classes_`` in the last training.
+    backbone_ : {"cnn", "mlp"}
+        The backbone in use.
+    net_ : skorch.NeuralNet or None
+        The classifier; None until some sample is labelled.
+    unsupervised_ : estimator
+        The unsupervised start, fitted on ``fit``'s ``X``.
+    scaler_ : sklearn.preprocessing.StandardScaler
+        Standardisation of MLP input (``backbone_ == "mlp"`` only).
+    n_labelled_ : int
+        Labelled samples in the last training.
+    n_rounds_ : int
+        Calls of :meth:`teach` so far.
+    n_iter_ : int
+        Training epochs so far.
+    offset_ : float
+        Threshold of :meth:`decision_function`.
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the training images (CNN only).
+    input_ndim_ : int
+        4 if fitted on NHWC images, 2 if fitted on flat rows (CNN only).
+    input_scale_ : float
+        255 when fitted on uint8 images, else 1 (CNN only).
+    input_dtype_ : numpy.dtype
+        dtype family of the training images (CNN only).
+    n_features_in_ : int
+        Number of values per sample.
+
+    See Also
+    --------
+    skgalaxy.active.HuntSession : the hunt: pool, labels, rounds, save/resume.
+
+    References
+    ----------
+    .. [1] A. Vafaei Sadr, B. A. Bassett et al., "Personalized anomaly
+       detection using deep active learning", RAS Techniques and
+       Instruments 2, 586 (2023).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalaxy.anomaly import AHUNTDetector
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (200, 4)), rng.normal(4, 1, (10, 4))]
+    >>> y = np.array(["galaxy"] * 100 + [None] * 110, dtype=object)
+    >>> truth = np.array(["galaxy"] * 200 + ["merger"] * 10)
+    >>> hunter = AHUNTDetector(n_queries=5, max_epochs=5, random_state=0).fit(X, y)
+    >>> asked = hunter.query(X, exclude=np.arange(100))
+    >>> labelled = np.r_[np.arange(100), asked]
+    >>> hunter = hunter.teach(X[labelled], truth[labelled])
+    >>> hunter.n_labelled_, hunter.n_rounds_
+    (105, 1)
+    """
+
+    _parameter_constraints = {
+        **TORCH_PARAMETER_CONSTRAINTS,
+        "interest": [dict, None],
+        "reserve_label": [str],
+        "n_queries": [Interval(Integral, 1, None, closed="left")],
+        "query_strategy": [StrOptions({"anomalous", "uncertain", "random"})],
+        "backbone": [StrOptions({"auto", "cnn", "mlp"})],
+        "unsupervised": [HasMethods(["fit", "score_samples"]), None],
+        "filters": [tuple, list],
+        "hidden": [tuple, list],
+        "dense_units": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "balance": ["boolean"],
+        "augment": ["boolean"],
+        "epochs_per_round": [Interval(Integral, 1, None, closed="left")],
+        "contamination": CONTAMINATION_CONSTRAINT,
+    }
+
+    def __init__(
+        self,
+        interest=None,
+        reserve_label="anomaly",
+        n_queries=10,
+        query_strategy="anomalous",
+        backbone="auto",
+        unsupervised=None,
+        filters=(16, 32, 64),
+        hidden=(64, 64),
+        dense_units=64,
+        dropout=0.1,
+        balance=True,
+        augment=True,
+        max_epochs=30,
+        epochs_per_round=5,
+        contamination="auto",
+        batch_size=64,
+        lr=3e-3,
+        weight_decay=1e-4,
+        image_shape=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.interest = interest
+        self.reserve_label = reserve_label
+        self.n_queries = n_queries
+        self.query_strategy = query_strategy
+        self.backbone = backbone
+        self.unsupervised = unsupervised
+        self.filters = filters
+        self.hidden = hidden
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.balance = balance
+        self.augment = augment
+        self.max_epochs = max_epochs
+        self.epochs_per_round = epochs_per_round
+        self.contamination = contamination
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.image_shape = image_shape
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @property
+    def n_labelled_(self):
+        """Labelled samples in the last training."""
+        return int(self.class_counts_.sum())
+
+    # -- data --------------------------------------------------------------
+
+    def _prepare(self, X, reset):
+        """Validate ``X``: ImageBatches (CNN) or a standardised tensor (MLP)."""
+        if reset:
+            self.backbone_ = (
+                ("cnn" if input_ndim(X) == 4 else "mlp")
+                if self.backbone == "auto"
+                else self.backbone
+            )
+        if self.backbone_ == "cnn":
+            return self._image_batches(X, reset=reset)
+        X = validate_data(self, X, reset=reset, dtype=np.float32)
+        if reset:
+            self.scaler_ = StandardScaler().fit(X)
+        return torch.from_numpy(self.scaler_.transform(X).astype(np.float32))
+
+    @staticmethod
+    def _rows(X_t, index):
+        """The samples ``index`` of prepared data, prepared alike."""
+        if isinstance(X_t, ImageBatches):
+            return ImageBatches(np.asarray(X_t.images[index]), X_t.scale, X_t.check)
+        return X_t[torch.from_numpy(np.asarray(index, dtype=np.int64))]
+
+    @staticmethod
+    def _flat_batches(X_t):
+        """Prepared data as flat float32 rows, batch by batch."""
+        for start in range(0, len(X_t), _BATCH):
+            yield X_t[start : start + _BATCH].flatten(1).numpy()
+
+    def _class_index(self, labels):
+        lookup = {c: i for i, c in enumerate(self.classes_)}
+        return np.array([lookup[v] for v in labels], dtype=np.int64)
+
+    # -- training ----------------------------------------------------------
+
+    def _round_seed(self):
+        return (draw_seed(self.random_state) + 7919 * self.n_rounds_) % 2**31
+
+    def _balanced(self, X_t, y, seed):
+        """Training rows with every class oversampled to the largest."""
+        if not self.balance:
+            return X_t, torch.from_numpy(y)
+        rng_np = np.random.default_rng(seed)
+        counts = np.bincount(y, minlength=len(self.classes_))
+        extra = [
+            rng_np.choice(np.flatnonzero(y == c), counts.max() - counts[c])
+            for c in np.flatnonzero(counts)
+        ]
+        index = np.concatenate([np.arange(len(y)), *extra]).astype(np.int64)
+        return self._rows(X_t, index), torch.from_numpy(y[index])
+
+    def _module_params(self):
+        n_classes = len(self.classes_)
+        if self.backbone_ == "cnn":
+            return GalaxyCNN, {
+                "in_channels": self.image_shape_[-1],
+                "n_classes": n_classes,
+                "filters": check_filters(self.filters),
+                "dense_units": self.dense_units,
+                "dropout": self.dropout,
+                "augment": self.augment,
+            }
+        return MLPClassifierNet, {
+            "in_features": self.n_features_in_,
+            "n_classes": n_classes,
+            "hidden": check_filters(self.hidden, "hidden"),
+            "dropout": self.dropout,
+            "input_noise": 0.1 if self.augment else 0.0,
+        }
+
+    def _train(self, X_t, y, net):
+        """Train on labelled rows ``X_t``, ``y`` (class indices): from scratch
+        when ``net`` is None, else fine-tune ``net`` (a copy of ``net_``)."""
+        seed = self._round_seed()
+        self.class_counts_ = np.bincount(y, minlength=len(self.classes_))
+        X_b, y_b = self._balanced(X_t, y, seed)
+        if net is None:
+            module, params = self._module_params()
+            self._fit_net(
+                TrainingNet,
+                module,
+                X_b,
+                y_b,
+                seed=seed,
+                criterion=torch.nn.CrossEntropyLoss,
+                optimizer=torch.optim.AdamW,
+                optimizer__weight_decay=self.weight_decay,
+                **{f"module__{k}": v for k, v in params.items()},
+            )
+            return
+        self._train_net(net, X_b, y_b, seed=seed, epochs=self.epochs_per_round)
+        self.net_ = net
+
+    def _check_interest(self):
+        if self.interest is None:
+            return
+        weights = list(self.interest.values())
+        if not weights or any(
+            not isinstance(w, Real)
+            or isinstance(w, bool)
+            or not np.isfinite(w)
+            or w < 0
+            for w in weights
+        ):
+            raise ValueError(
+                "interest must map class labels to finite, non-negative weights, "
+                f"got {self.interest!r}."
+            )
+        if sum(weights) <= 0:
+            raise ValueError("interest needs at least one positive weight.")
+
+    @keep_state_on_error
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the unsupervised start and, given labels, the first classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, n_features)
+            Images or feature vectors, labelled and unlabelled.
+        y : array-like of shape (n_samples,) or None, default=None
+            Labels of the known classes; None, NaN or ``pd.NA`` for unlabelled
+            samples. None: no labels, the unsupervised start only.
+
+        Returns
+        -------
+        self : AHUNTDetector
+            The fitted detector.
+        """
+        X_t = self._prepare(X, reset=True)
+        if y is None:
+            y = np.full(len(X_t), None, dtype=object)
+        labels, labelled = _labels(y, len(X_t), allow_unlabelled=True)
+        self._check_interest()
+        known = [c for c in _unique(labels[labelled]) if c != self.reserve_label]
+        self.initial_classes_ = np.array(known, dtype=object)
+        self.classes_ = np.array([*known, self.reserve_label], dtype=object)
+        self.class_counts_ = np.zeros(len(self.classes_), dtype=np.int64)
+        unsupervised = (
+            IsolationForest(random_state=draw_seed(self.random_state))
+            if self.unsupervised is None
+            else clone(self.unsupervised)
+        )
+        self.unsupervised_ = unsupervised.fit(
+            np.concatenate(list(self._flat_batches(X_t)))
+        )
+        self.n_rounds_ = 0
+        self.n_iter_ = 0
+        self.net_ = None
+        if labelled.any():
+            self._train(
+                self._rows(X_t, np.flatnonzero(labelled)),
+                self._class_index(labels[labelled]),
+                net=None,
+            )
+        self._set_offset(-self._interest_scores(X_t))
+        return self
+
+    @keep_state_on_error
+    def teach(self, X, y):
+        """Fine-tune on every labelled sample so far; unseen classes grow the model.
+
+        Pass *all* labels of the hunt, not only the latest round's: the
+        estimator keeps no data, and training on the new labels alone would
+        forget the old ones (:class:`~skgalaxy.active.HuntSession` does this).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, n_features)
+            The labelled samples.
+        y : array-like of shape (n_samples,)
+            Their classes; new classes are allowed.
+
+        Returns
+        -------
+        self : AHUNTDetector
+            The detector, trained further.
+        """
+        check_is_fitted(self)
+        X_t = self._prepare(X, reset=False)
+        labels, _ = _labels(y, len(X_t), allow_unlabelled=False)
+        new_classes = [c for c in _unique(labels) if c not in set(self.classes_)]
+        self.classes_ = np.array([*self.classes_, *new_classes], dtype=object)
+        net = copy.deepcopy(self.net_)  # trained on a copy: see keep_state_on_error
+        if net is not None and new_classes:
+            with rng.seeded(self._round_seed()):
+                grow_head(net.module_, len(new_classes))
+            net.initialize_optimizer()
+        self._train(X_t, self._class_index(labels), net)
+        self.n_rounds_ += 1
+        if self.contamination != "auto":
+            self._set_offset(-self._interest_scores(X_t))
+        return self
+
+    # -- scores ------------------------------------------------------------
+
+    def _interest_classes(self):
+        """``{class: weight}`` of the interest, the default filled in."""
+        if self.interest is not None:
+            return dict(self.interest)
+        known = {*self.initial_classes_, self.reserve_label}
+        discovered = [c for c in self.classes_ if c not in known]
+        return {c: 1.0 for c in discovered or [self.reserve_label]}
+
+    def _interest_columns(self):
+        return interest_columns(
+            self._interest_classes(), self.classes_, self.reserve_label
+        )
+
+    def _proba(self, X_t):
+        logits = self._infer(self.net_.module_, X_t)
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def _unsupervised_scores(self, X_t):
+        """The unsupervised start's anomaly scores (higher = more anomalous)."""
+        return -np.concatenate(
+            [self.unsupervised_.score_samples(rows) for rows in self._flat_batches(X_t)]
+        )
+
+    def _interest_scores(self, X_t):
+        if self.net_ is None:
+            return self._unsupervised_scores(X_t)
+        return interest_scores(self._proba(X_t), *self._interest_columns())
+
+    def _auto_offset(self, train_scores):
+        return -0.5
+
+    def score_samples(self, X):
+        """Minus the interest score: higher = more normal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, n_features)
+            Samples in the layout given to ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), float64
+            In [-1, 0]: minus the weighted probability of the classes of
+            interest (before any label: the unsupervised start's
+            ``score_samples``).
+        """
+        check_is_fitted(self)
+        return -self._interest_scores(self._prepare(X, reset=False))
+
+    def _require_net(self):
+        if self.net_ is None:
+            raise NotFittedError(
+                "AHUNTDetector has no classifier yet: fit it with labels or teach "
+                "it some first."
+            )
+
+    def predict_proba(self, X):
+        """Class probabilities over ``classes_``, the reserve included.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, n_features)
+            Samples in the layout given to ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float64
+            Columns follow ``classes_``; rows sum to 1.
+        """
+        check_is_fitted(self)
+        X_t = self._prepare(X, reset=False)
+        self._require_net()
+        return self._proba(X_t)
+
+    def embed(self, X):
+        """The classifier's learnt representation (its last hidden layer).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, n_features)
+            Samples in the layout given to ``fit``.
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_units), float32
+        """
+        check_is_fitted(self)
+        X_t = self._prepare(X, reset=False)
+        self._require_net()
+        return self._infer(self.net_.module_.embed, X_t).numpy()
+
+    # -- queries -----------------------------------------------------------
+
+    def _labelled_interest(self):
+        """Whether some labelled sample belongs to a class of interest."""
+        wanted = {c for c, w in self._interest_classes().items() if w > 0}
+        return any(
+            c in wanted for c in self.classes_[np.flatnonzero(self.class_counts_)]
+        )
+
+    @validate_params(
+        {
+            "n_queries": [Interval(Integral, 1, None, closed="left"), None],
+            "exclude": ["array-like", None],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def query(self, X, n_queries=None, exclude=None):
+        """Indices of the samples of ``X`` to show the oracle next.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, n_features)
+            The pool.
+        n_queries : int or None, default=None
+            None: the ``n_queries`` parameter.
+        exclude : array-like of int or of bool, default=None
+            Samples never to propose (those shown or labelled before), as
+            indices into ``X`` or a boolean mask.
+
+        Returns
+        -------
+        indices : ndarray of int
+            Best candidate first; fewer than asked when the pool runs out.
+        """
+        check_is_fitted(self)
+        n = self.n_queries if n_queries is None else n_queries
+        X_t = self._prepare(X, reset=False)
+        candidates = np.flatnonzero(~_exclusion_mask(exclude, len(X_t)))
+        n = min(n, len(candidates))
+        if n == 0:
+            return candidates
+        if self.query_strategy == "random":
+            return np.random.default_rng(self._round_seed()).choice(
+                candidates, n, replace=False
+            )
+        if self.net_ is None or (
+            self.query_strategy == "anomalous" and not self._labelled_interest()
+        ):
+            scores = self._unsupervised_scores(X_t)[candidates]
+            return candidates[np.argsort(-scores, kind="stable")[:n]]
+        proba = self._proba(X_t)[candidates]
+        if self.query_strategy == "uncertain":
+            entropy = -(proba * np.log(proba + 1e-12)).sum(axis=1)
+            return candidates[np.argsort(-entropy, kind="stable")[:n]]
+        return candidates[split_query(proba, *self._interest_columns(), n)]

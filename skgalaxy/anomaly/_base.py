@@ -1,0 +1,95 @@
+"""What every outlier detector of skgalaxy shares: scikit-learn's score semantics."""
+
+import warnings
+from numbers import Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+__all__ = ["AUTO_FALSE_ALARM_RATE", "CONTAMINATION_CONSTRAINT", "OutlierScoresMixin"]
+
+CONTAMINATION_CONSTRAINT = [
+    StrOptions({"auto"}),
+    Interval(Real, 0, 0.5, closed="right"),
+]
+
+#: False-alarm rate on the training data that ``contamination="auto"`` means
+#: for detectors whose scores have no natural threshold.
+AUTO_FALSE_ALARM_RATE = 0.01
+
+
+class OutlierScoresMixin:
+    """``decision_function``, ``predict`` and ``anomaly_score`` from ``score_samples``.
+
+    Estimators implement ``score_samples`` (higher = more normal) and
+    ``_auto_offset(scores)`` (the threshold for ``contamination="auto"``), and
+    call ``_set_offset`` with the training scores at the end of ``fit``.
+    """
+
+    def _set_offset(self, train_scores):
+        train_scores = np.asarray(train_scores, dtype=float)
+        if not np.isfinite(train_scores).all():
+            raise ValueError(
+                f"{type(self).__name__} gives non-finite scores on its training "
+                "data, so no threshold can be set; the data likely holds extreme "
+                "values (scale the images first, e.g. with ArcsinhScaler)."
+            )
+        if self.contamination == "auto":
+            self.offset_ = float(self._auto_offset(train_scores))
+        else:
+            self.offset_ = float(np.percentile(train_scores, 100 * self.contamination))
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like
+            Samples in the layout given to ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            NaN where a score could not be computed.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for inliers, -1 for outliers.
+
+        A sample whose score is NaN (it could not be computed, e.g. for
+        values far outside the training data) is an outlier, with a warning.
+
+        Parameters
+        ----------
+        X : array-like
+            Samples in the layout given to ``fit``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int
+        """
+        decision = self.decision_function(X)
+        undefined = np.isnan(decision)
+        if undefined.any():
+            warnings.warn(
+                f"{int(undefined.sum())} sample(s) have no finite score; they are "
+                "predicted as outliers (-1).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return np.where(undefined | (decision < 0), -1, 1)
+
+    def anomaly_score(self, X):
+        """``-score_samples(X)``: higher = more anomalous.
+
+        Parameters
+        ----------
+        X : array-like
+            Samples in the layout given to ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        return -self.score_samples(X)
