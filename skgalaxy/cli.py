@@ -189,7 +189,13 @@ def build_parser():
     train.set_defaults(handler=_run_train)
 
     predict = commands.add_parser(
-        "predict", help="apply a saved model to images; write a CSV"
+        "predict",
+        help="apply a saved model to images; write a CSV",
+        description=(
+            "Apply a saved model to images and write a CSV. A joblib model file "
+            "is a program: loading it runs code from the file. Load only files "
+            "you made yourself or that come from someone you trust."
+        ),
     )
     predict.add_argument("model", type=Path, help="a file from skgalaxy train")
     predict.add_argument("--data", type=Path, required=True, help=".npz or .h5 images")

@@ -21,16 +21,24 @@ __all__ = ["ArcsinhScaler"]
 _CHUNK = 1024
 
 
-def _apply_chunked(images, function):
-    """``function`` of each chunk of ``images``, in float, into one output array.
+def _work_dtype(images):
+    """Float input keeps its dtype; any other is computed in float32."""
+    return images.dtype if images.dtype.kind == "f" else np.dtype(np.float32)
 
-    Float input keeps its dtype; any other becomes float32.
-    """
-    dtype = images.dtype if images.dtype.kind == "f" else np.dtype(np.float32)
+
+def _apply_chunked(images, function):
+    """``function`` of each chunk of ``images``, in float, into one output array."""
+    dtype = _work_dtype(images)
     out = np.empty(images.shape, dtype=dtype)
-    for start in range(0, len(images), _CHUNK):
-        chunk = images[start : start + _CHUNK].astype(dtype, copy=False)
-        out[start : start + _CHUNK] = function(chunk)
+    with np.errstate(over="ignore"):
+        for start in range(0, len(images), _CHUNK):
+            chunk = images[start : start + _CHUNK].astype(dtype, copy=False)
+            out[start : start + _CHUNK] = function(chunk)
+    if not np.isfinite(out).all():
+        raise ValueError(
+            "ArcsinhScaler overflows on these images (values far beyond those "
+            "seen in fit?): the result would not be finite."
+        )
     return out
 
 
@@ -110,13 +118,15 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : ArcsinhScaler
         """
         images = validate_images(self, X, reset=True, image_shape=self.image_shape)
-        # arcsinh is odd and increasing: the stretched peak is that of the peak.
+        # arcsinh is odd and increasing: the stretched peak is that of the
+        # peak, computed in the dtype transform works in.
+        dtype = _work_dtype(images)
         largest = np.maximum(
-            images.max(axis=(0, 1, 2)).astype(np.float64),
-            -images.min(axis=(0, 1, 2)).astype(np.float64),
+            images.max(axis=(0, 1, 2)).astype(dtype),
+            -images.min(axis=(0, 1, 2)).astype(dtype),
         )
-        with np.errstate(over="ignore"):
-            peak = np.arcsinh(largest / self.softening)
+        with np.errstate(over="ignore", divide="ignore"):
+            peak = np.arcsinh(largest / dtype.type(self.softening))
         if not np.isfinite(peak).all():
             raise ValueError(
                 f"softening={self.softening!r} is too small for these images: "

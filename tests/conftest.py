@@ -6,7 +6,69 @@ import h5py
 import numpy as np
 import pytest
 
-from skgalaxy.datasets import locate_gz1
+from skgalaxy.datasets import locate_gz1, make_galaxies
+
+#: Every torch estimator of the tests runs on the CPU, seeded.
+CPU = dict(device="cpu", random_state=0)
+
+
+def _tiny(name, **defaults):
+    """A factory of tiny, fast estimators: ``TINY[name](**overrides)``."""
+
+    def make(**overrides):
+        import skgalaxy
+
+        return getattr(skgalaxy, name)(**{**defaults, **CPU, **overrides})
+
+    return make
+
+
+#: Tiny networks and few epochs: the hyper-parameters the tests share.
+TINY = {
+    "clf": _tiny(
+        "GalaxyCNNClassifier",
+        filters=(8, 16),
+        dense_units=16,
+        max_epochs=3,
+        batch_size=16,
+    ),
+    "vae": _tiny(
+        "FlowVAETransformer",
+        n_components=4,
+        filters=(8, 16),
+        flow_transforms=1,
+        flow_hidden=8,
+        max_epochs=2,
+        batch_size=16,
+    ),
+    "cae": _tiny(
+        "CAEAnomalyDetector",
+        n_components=4,
+        filters=(8, 16),
+        latent_components=2,
+        max_epochs=2,
+        batch_size=16,
+    ),
+    "ahunt": _tiny(
+        "AHUNTDetector",
+        hidden=(16,),
+        filters=(8, 16),
+        dense_units=16,
+        max_epochs=5,
+        epochs_per_round=2,
+        n_queries=4,
+    ),
+}
+
+
+def small_galaxies(
+    n=96, size=16, classes=("round_smooth", "edge_on_with_bulge"), seed=0, **kwargs
+):
+    """Small uint8 ``make_galaxies`` images and their class names (object array)."""
+    data = make_galaxies(
+        n, image_size=size, classes=list(classes), random_state=seed, **kwargs
+    )
+    return data.images, data.target_names[data.target].astype(object)
 
 
 @pytest.fixture(scope="session")

@@ -10,46 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 
 from skgalaxy import (
-    AHUNTDetector,
     ArcsinhScaler,
-    CAEAnomalyDetector,
-    FlowVAETransformer,
-    GalaxyCNNClassifier,
 )
 from skgalaxy.active import HuntSession
 from skgalaxy.datasets import make_galaxies
-
-CPU = dict(device="cpu", random_state=0)
-TINY = {
-    "clf": lambda: GalaxyCNNClassifier(
-        filters=(8, 16), dense_units=16, max_epochs=3, batch_size=16, **CPU
-    ),
-    "vae": lambda: FlowVAETransformer(
-        n_components=4,
-        filters=(8, 16),
-        flow_transforms=1,
-        flow_hidden=8,
-        max_epochs=2,
-        batch_size=16,
-        **CPU,
-    ),
-    "cae": lambda: CAEAnomalyDetector(
-        n_components=4,
-        filters=(8, 16),
-        latent_components=2,
-        max_epochs=2,
-        batch_size=16,
-        **CPU,
-    ),
-    "ahunt": lambda: AHUNTDetector(
-        hidden=(16,), max_epochs=5, epochs_per_round=2, n_queries=4, **CPU
-    ),
-}
 
 
 @pytest.fixture(scope="module")

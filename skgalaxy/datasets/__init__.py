@@ -2,6 +2,7 @@
 
 from ._files import load_images, load_npz_images, locate_gz1
 from ._galaxy10 import (
+    GALAXY10_CLASSES,
     GALAXY10_REMOTE,
     GALAXY10_SDSS_CLASSES,
     fetch_galaxy10,
@@ -10,7 +11,7 @@ from ._galaxy10 import (
     resize_images,
 )
 from ._lazy import H5Images, iter_batches
-from ._synthetic import ANOMALY_TYPES, GALAXY10_CLASSES, make_galaxies
+from ._synthetic import ANOMALY_TYPES, make_galaxies
 
 __all__ = [
     "ANOMALY_TYPES",

@@ -1,6 +1,7 @@
 """Real-image cutout files (``.npz``) and a loader that dispatches on the suffix."""
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +41,12 @@ def load_npz_images(path, image_size=None):
     if not path.is_file():
         raise FileNotFoundError(f"No image file at {path}.")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array (.npy), not named arrays")
+        with loaded as f:
             arrays = {key: f[key] for key in f.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(f"Cannot read {path} as a .npz file: {exc}") from exc
     images = arrays.pop("images", None)
     if images is None or images.ndim != 4:
@@ -53,9 +57,7 @@ def load_npz_images(path, image_size=None):
     target = arrays.pop("labels", arrays.pop("target", None))
     names = arrays.pop("class_names", arrays.pop("target_names", None))
     if target is not None:
-        target = np.asarray(target, dtype=np.int64)
-        if names is None:
-            names = np.array([str(c) for c in range(target.max() + 1)])
+        target, names = _check_labels(path, target, names, len(images))
     if image_size is not None:
         images = resize_images(images, image_size)
     return Bunch(
@@ -65,6 +67,40 @@ def load_npz_images(path, image_size=None):
         DESCR=f"Images from {path.name}.",
         **arrays,
     )
+
+
+def _check_labels(path, target, names, n_images):
+    """Validated int64 labels and class names of a cutout file."""
+    target = np.asarray(target)
+    if target.ndim != 1 or len(target) != n_images:
+        raise ValueError(
+            f"{path}: labels must be one per image ({n_images}), got shape "
+            f"{target.shape}."
+        )
+    if target.dtype.kind not in "iu":
+        raise ValueError(
+            f"{path}: labels must be integers (indices into the class names), got "
+            f"dtype {target.dtype}."
+        )
+    if len(target) and target.min() < 0:
+        raise ValueError(f"{path}: labels must be >= 0, found {target.min()}.")
+    if names is None:
+        n_classes = int(target.max()) + 1 if len(target) else 0
+        if n_classes > max(1, len(target)):
+            raise ValueError(
+                f"{path}: label {target.max()} implies {n_classes} classes for "
+                f"{len(target)} images; store class_names with the labels."
+            )
+        names = np.array([str(c) for c in range(n_classes)])
+    names = np.asarray(names)
+    if names.ndim != 1:
+        raise ValueError(f"{path}: class_names must be 1-D, got {names.shape}.")
+    if len(target) and target.max() >= len(names):
+        raise ValueError(
+            f"{path}: label {target.max()} has no class name ({len(names)} class "
+            "names given)."
+        )
+    return target.astype(np.int64), names
 
 
 def load_images(path, image_size=64):

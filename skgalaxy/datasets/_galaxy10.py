@@ -1,9 +1,11 @@
 """Galaxy10 (astroNN's ``.h5`` files): reading, resizing and downloading."""
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -12,10 +14,22 @@ import numpy as np
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
-from ._synthetic import GALAXY10_CLASSES
+#: Class names of Galaxy10 DECaLS, in label order (also the classes of
+#: :func:`make_galaxies`).
+GALAXY10_CLASSES = (
+    "disturbed",
+    "merging",
+    "round_smooth",
+    "in_between_round_smooth",
+    "cigar_shaped_smooth",
+    "barred_spiral",
+    "unbarred_tight_spiral",
+    "unbarred_loose_spiral",
+    "edge_on_without_bulge",
+    "edge_on_with_bulge",
+)
 
-#: Class names of Galaxy10 SDSS, in label order (the DECaLS names are
-#: ``GALAXY10_CLASSES``, shared with :func:`make_galaxies`).
+#: Class names of Galaxy10 SDSS, in label order.
 GALAXY10_SDSS_CLASSES = (
     "disk_face_on_no_spiral",
     "smooth_completely_round",
@@ -89,6 +103,32 @@ def _detect_variant(shape):
     return "decals" if shape[1] > 128 else "sdss"
 
 
+def _galaxy10_datasets(path, f):
+    """The checked ``images`` dataset and ``ans`` labels of an open Galaxy10 file."""
+    found = sorted(f.keys())
+    if not all(isinstance(f.get(key), h5py.Dataset) for key in ("images", "ans")):
+        raise ValueError(
+            f"{path} is not a Galaxy10 file: it needs datasets 'images' and 'ans', "
+            f"it has {found}."
+        )
+    source, ans = f["images"], f["ans"]
+    if source.ndim != 4 or source.shape[-1] != 3:
+        raise ValueError(
+            f"{path}: expected images of shape (N, H, W, 3), got {source.shape}."
+        )
+    if source.dtype != np.uint8:
+        raise ValueError(
+            f"{path}: Galaxy10 images are uint8 (0-255); found {source.dtype}. "
+            "Convert them to uint8 first (or load them as your own arrays)."
+        )
+    if ans.ndim != 1 or ans.dtype.kind not in "iu" or len(ans) != len(source):
+        raise ValueError(
+            f"{path}: expected one integer label per image in 'ans', got shape "
+            f"{ans.shape} and dtype {ans.dtype} for {len(source)} images."
+        )
+    return source, np.asarray(ans, dtype=np.int64)
+
+
 def load_galaxy10(path, image_size=64, chunk_size=512):
     """Read an astroNN Galaxy10 ``.h5`` file and resize its images.
 
@@ -123,17 +163,7 @@ def load_galaxy10(path, image_size=64, chunk_size=512):
         raise FileNotFoundError(f"No Galaxy10 file at {path}.")
     try:
         with h5py.File(path, "r") as f:
-            if "images" not in f or "ans" not in f:
-                raise ValueError(
-                    f"{path} is not a Galaxy10 file: it needs datasets 'images' and "
-                    f"'ans', it has {sorted(f.keys())}."
-                )
-            source, labels = f["images"], np.asarray(f["ans"], dtype=np.int64)
-            if source.ndim != 4 or source.shape[-1] != 3 or len(labels) != len(source):
-                raise ValueError(
-                    f"{path}: expected images (N, H, W, 3) and N labels, got "
-                    f"{source.shape} and {labels.shape}."
-                )
+            source, labels = _galaxy10_datasets(path, f)
             images = np.empty((len(source), image_size, image_size, 3), np.uint8)
             for start in range(0, len(source), chunk_size):
                 chunk = source[start : start + chunk_size]
@@ -153,8 +183,20 @@ def load_galaxy10(path, image_size=64, chunk_size=512):
     )
 
 
-def get_data_home(data_home=None):
+def get_data_home(data_home=None, create=True):
     """The cache folder: ``data_home``, ``$SKGALAXY_DATA`` or ``~/skgalaxy_data``.
+
+    Parameters
+    ----------
+    data_home : str or path-like or None, default=None
+        The folder; None: ``$SKGALAXY_DATA`` or ``~/skgalaxy_data``.
+    create : bool, default=True
+        Create the folder if it does not exist.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The cache folder.
 
     Examples
     --------
@@ -165,7 +207,8 @@ def get_data_home(data_home=None):
     if data_home is None:
         data_home = os.environ.get("SKGALAXY_DATA", Path.home() / "skgalaxy_data")
     path = Path(data_home).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -178,13 +221,18 @@ def _sha256(path):
 
 
 def _download(url, target, sha256, verbose):
-    """Stream ``url`` into a temporary file beside ``target``; rename when verified."""
+    """Stream ``url`` into a temporary file beside ``target``; rename when verified.
+
+    The file replaces ``target`` only once it is complete (as many bytes as
+    the server announced), matches ``sha256`` (if given) and opens as HDF5.
+    """
     fd, partial = tempfile.mkstemp(
         dir=target.parent, prefix=target.name + ".", suffix=".part"
     )
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as r:
             total = int(r.headers.get("Content-Length") or 0) or None
+            received = 0
             with tqdm(
                 total=total,
                 unit="B",
@@ -194,15 +242,25 @@ def _download(url, target, sha256, verbose):
             ) as bar:
                 for block in iter(lambda: r.read(1 << 20), b""):
                     out.write(block)
+                    received += len(block)
                     bar.update(len(block))
+        if total is not None and received != total:
+            raise OSError(
+                f"The download of {url} is incomplete: {received} of {total} bytes "
+                "arrived. It was discarded; try again."
+            )
         found = _sha256(partial)
         if sha256 is not None and found != sha256.lower():
             raise OSError(
                 f"Checksum mismatch for {url}: expected sha256 {sha256}, got {found}. "
                 "The download was discarded."
             )
+        if not h5py.is_hdf5(partial):
+            raise OSError(
+                f"{url} did not deliver an HDF5 file; the download was discarded."
+            )
         os.replace(partial, target)
-    except (urllib.error.URLError, TimeoutError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError) as exc:
         raise OSError(
             f"Could not download {url} ({exc}). Are you offline? Download the file "
             f"by hand and place it at {target}."
@@ -260,7 +318,10 @@ def fetch_galaxy10(
     default_url, default_sha = GALAXY10_REMOTE[variant]
     url = default_url if url is None else url
     sha256 = default_sha if sha256 is None and url == default_url else sha256
-    target = get_data_home(data_home) / Path(url).name
+    name = Path(urllib.parse.urlparse(url).path).name
+    if not name:
+        raise ValueError(f"The URL {url!r} names no file.")
+    target = get_data_home(data_home, create=download_if_missing) / name
     if not target.is_file():
         if not download_if_missing:
             raise OSError(f"{target} is not cached and download_if_missing=False.")
@@ -269,6 +330,7 @@ def fetch_galaxy10(
 
 
 __all__ = [
+    "GALAXY10_CLASSES",
     "GALAXY10_REMOTE",
     "GALAXY10_SDSS_CLASSES",
     "fetch_galaxy10",

@@ -7,19 +7,8 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
 from . import _render as R
+from ._galaxy10 import GALAXY10_CLASSES
 
-GALAXY10_CLASSES = (
-    "disturbed",
-    "merging",
-    "round_smooth",
-    "in_between_round_smooth",
-    "cigar_shaped_smooth",
-    "barred_spiral",
-    "unbarred_tight_spiral",
-    "unbarred_loose_spiral",
-    "edge_on_without_bulge",
-    "edge_on_with_bulge",
-)
 ANOMALY_TYPES = ("satellite_trail", "saturated_star", "lens")
 
 _DISPLAY_SOFTENING = 8.0  # counts at which the display stretch turns logarithmic
