@@ -42,7 +42,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, RealNotInt, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from .metrics import precision_at_k, rank_weighted_score, recall_at_k, top_k_mcc
@@ -51,6 +51,7 @@ __all__ = [
     "NOT_INTERESTING",
     "ActiveHunter",
     "HuntSession",
+    "Hunter",
     "RandomLabelHunter",
     "UnsupervisedHunter",
     "make_nights",
@@ -290,7 +291,7 @@ class HuntSession:
 
     See Also
     --------
-    skgalaxy.anomaly.AHUNTDetector : the detector a hunt trains.
+    skgalaxy.anomaly.AHUNTDetector : The detector a hunt trains.
 
     Examples
     --------
@@ -421,7 +422,15 @@ class HuntSession:
         return self._features[np.asarray(indices, dtype=np.int64)]
 
     def effective_interest(self):
-        """The ``{class: weight}`` the detector hunts with now (None: its default)."""
+        """Return the ``{class: weight}`` the detector hunts with now.
+
+        Returns
+        -------
+        interest : dict or None
+            The session's ``interest``, or the default described in the
+            class; None while that is empty (the detector then hunts with
+            its reserve output).
+        """
         if self.interest is not None:
             return dict(self.interest)
         known = set(getattr(self.hunter_, "initial_classes_", ()))
@@ -453,7 +462,13 @@ class HuntSession:
     # -- a round ---------------------------------------------------------------
 
     def pending(self):
-        """The current round's shown samples (empty before :meth:`query`)."""
+        """Return the current round's shown samples.
+
+        Returns
+        -------
+        indices : ndarray of int
+            Empty before :meth:`query`.
+        """
         return self._store.shown(self.round_ + 1)
 
     def query(self, candidates=None):
@@ -619,7 +634,7 @@ class HuntSession:
         prefer_skip_nested_validation=True,
     )
     def hunt(self, oracle, n_rounds=1):
-        """Rounds of :meth:`run_round` with a callable oracle.
+        """Run rounds of :meth:`run_round` with a callable oracle.
 
         Parameters
         ----------
@@ -666,7 +681,7 @@ class HuntSession:
         return pd.DataFrame(self.history_, columns=columns)
 
     def anomaly_scores(self, indices=None):
-        """The detector's anomaly scores (higher = more anomalous).
+        """Score samples of the pool with the detector.
 
         Parameters
         ----------
@@ -676,6 +691,7 @@ class HuntSession:
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            Higher for more anomalous samples.
         """
         with self._lock:
             self._sync_interest()
@@ -702,7 +718,77 @@ def _interest_from_json(pairs):
     return None if pairs is None else {k: w for k, w in pairs}
 
 
-class ActiveHunter:
+class Hunter:
+    """The interface of the hunters :func:`simulate_hunt` runs side by side.
+
+    Subclasses implement ``_start(indices, labels)``, ``_step(pool,
+    oracle)`` and ``_scores(pool)``, which receive the indices as int64
+    arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalaxy.active import Hunter
+    >>> class Brightest(Hunter):
+    ...     def __init__(self, X):
+    ...         self.X = X
+    ...     def _start(self, indices, labels):
+    ...         pass
+    ...     def _step(self, pool, oracle):
+    ...         return np.array([], dtype=np.int64)
+    ...     def _scores(self, pool):
+    ...         return self.X[pool].sum(axis=1)
+    >>> hunter = Brightest(np.array([[0.0], [5.0], [1.0]]))
+    >>> hunter.anomaly_scores([0, 1, 2]).tolist()
+    [0.0, 5.0, 1.0]
+    """
+
+    def start(self, indices, labels):
+        """Start the hunt from the initially labelled samples.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            The labelled samples.
+        labels : array-like
+            Their classes.
+        """
+        self._start(np.asarray(indices, dtype=np.int64), labels)
+
+    def step(self, pool, oracle):
+        """Take one round's step on the current pool.
+
+        Parameters
+        ----------
+        pool : ndarray of int
+            The samples that have arrived so far.
+        oracle : callable
+            ``oracle(indices)`` returns the classes of those samples.
+
+        Returns
+        -------
+        asked : ndarray of int
+            The samples this hunter chose to ask about (empty if none).
+        """
+        return self._step(np.asarray(pool, dtype=np.int64), oracle)
+
+    def anomaly_scores(self, pool):
+        """Score the pool.
+
+        Parameters
+        ----------
+        pool : ndarray of int
+            The samples to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (len(pool),)
+            Higher for more anomalous samples.
+        """
+        return self._scores(np.asarray(pool, dtype=np.int64))
+
+
+class ActiveHunter(Hunter):
     """A :class:`HuntSession` of an active learner, for :func:`simulate_hunt`.
 
     Parameters
@@ -737,21 +823,21 @@ class ActiveHunter:
         self.detector = detector
         self.X = X
 
-    def start(self, indices, labels):
+    def _start(self, indices, labels):
         indices = np.asarray(indices, dtype=np.int64)
         fitted = clone(self.detector).fit(self.X[indices], labels)
         y = np.full(len(self.X), None, dtype=object)
         y[indices] = np.asarray(labels, dtype=object)
         self.session_ = HuntSession(self.X, fitted, y=y)
 
-    def step(self, pool, oracle):
+    def _step(self, pool, oracle):
         return self.session_.run_round(oracle, candidates=pool)
 
-    def anomaly_scores(self, pool):
+    def _scores(self, pool):
         return self.session_.anomaly_scores(pool)
 
 
-class UnsupervisedHunter:
+class UnsupervisedHunter(Hunter):
     """An unsupervised detector refitted on the whole pool every round.
 
     Parameters
@@ -764,6 +850,7 @@ class UnsupervisedHunter:
     Attributes
     ----------
     estimator_ : estimator
+        The clone fitted on the last pool.
 
     Examples
     --------
@@ -781,20 +868,20 @@ class UnsupervisedHunter:
         self.estimator = estimator
         self.X = np.asarray(X).reshape(len(X), -1)
 
-    def start(self, indices, labels):
+    def _start(self, indices, labels):
         self.estimator_ = None
 
-    def step(self, pool, oracle):
+    def _step(self, pool, oracle):
         self.estimator_ = clone(self.estimator).fit(self.X[pool])
         return np.array([], dtype=np.int64)
 
-    def anomaly_scores(self, pool):
+    def _scores(self, pool):
         if self.estimator_ is None:
             self.step(pool, None)
         return _anomaly_scores(self.estimator_, self.X[pool])
 
 
-class RandomLabelHunter:
+class RandomLabelHunter(Hunter):
     """A detector trained once, from scratch, on random labels (no active learning).
 
     Each round it draws as many extra labelled samples from the pool as an
@@ -806,13 +893,16 @@ class RandomLabelHunter:
     detector : estimator
         Fitted as ``detector.fit(X, labels)``.
     X : array-like
+        All samples (images or features), indexed by the simulation.
     n_queries : int
         Labels added per round.
     random_state : int, RandomState instance or None, default=None
+        Seeds the draws of the random labels.
 
     Attributes
     ----------
     detector_ : estimator
+        The clone fitted on the latest labels.
 
     Examples
     --------
@@ -837,13 +927,13 @@ class RandomLabelHunter:
         self.n_queries = n_queries
         self.random_state = random_state
 
-    def start(self, indices, labels):
+    def _start(self, indices, labels):
         self._initial = (np.asarray(indices), np.asarray(labels, dtype=object))
         self._rng = check_random_state(self.random_state)
         self._rounds = 0
         self.detector_ = clone(self.detector).fit(self.X[indices], labels)
 
-    def step(self, pool, oracle):
+    def _step(self, pool, oracle):
         self._rounds += 1
         initial, labels = self._initial
         candidates = np.setdiff1d(pool, initial)
@@ -854,10 +944,21 @@ class RandomLabelHunter:
         self.detector_ = clone(self.detector).fit(self.X[indices], all_labels)
         return np.array([], dtype=np.int64)  # no choice was made: nothing "asked"
 
-    def anomaly_scores(self, pool):
+    def _scores(self, pool):
         return _anomaly_scores(self.detector_, self.X[pool])
 
 
+@validate_params(
+    {
+        "y": ["array-like"],
+        "n_nights": [Interval(Integral, 1, None, closed="left")],
+        "anomaly_labels": ["array-like"],
+        "n_initial": [Interval(Integral, 0, None, closed="left")],
+        "anomaly_fraction": [Interval(RealNotInt, 0, 1, closed="right"), None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_nights(
     y, n_nights, *, anomaly_labels, n_initial, anomaly_fraction=None, random_state=None
 ):
@@ -868,6 +969,7 @@ def make_nights(
     y : array-like of shape (n_samples,)
         True labels.
     n_nights : int
+        Number of nights (rounds of arrivals).
     anomaly_labels : list
         Labels of the anomalies; every other label is normal.
     n_initial : int
@@ -876,10 +978,12 @@ def make_nights(
         Fraction of anomalies among the arrivals: normal samples are dropped
         to reach it (all anomalies are used). None keeps every sample.
     random_state : int, RandomState instance or None, default=None
+        Seeds the split and the orders.
 
     Returns
     -------
     initial : ndarray of int
+        The initially labelled (normal) samples.
     nights : list of ndarray of int
         Each night gets an equal share of the normal samples and of the
         anomalies, in random order.
@@ -896,8 +1000,6 @@ def make_nights(
     """
     y = np.asarray(y)
     rng = check_random_state(random_state)
-    if not isinstance(n_nights, Integral) or n_nights < 1:
-        raise ValueError(f"n_nights must be a positive integer, got {n_nights!r}.")
     is_anomaly = np.isin(y, anomaly_labels)
     normal = rng.permutation(np.flatnonzero(~is_anomaly))
     anomalies = rng.permutation(np.flatnonzero(is_anomaly))
@@ -938,6 +1040,7 @@ def simulate_hunt(hunters, y, initial, nights, *, interest_labels, k=50, verbose
     initial : array-like of int
         Samples labelled before the first night.
     nights : list of array-like of int
+        The samples arriving each night, as from :func:`make_nights`.
     interest_labels : list
         Labels of the anomalies the hunt is after.
     k : int, default=50

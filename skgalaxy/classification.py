@@ -94,6 +94,7 @@ class GalaxyCNNClassifier(
     filters : tuple of int, default=(32, 64, 128)
         Output channels of the conv blocks (each halves the image size).
     kernel_size : int, default=3
+        Side of the square convolution kernels.
     convs_per_block : int, default=1
         Conv -> BatchNorm -> ReLU layers before each max-pool.
     dense_units : int, default=128
@@ -103,6 +104,7 @@ class GalaxyCNNClassifier(
     weight_decay : float, default=5e-4
         L2 penalty (decoupled for ``optimizer="adamw"``).
     label_smoothing : float, default=0.1
+        Weight of the uniform distribution mixed into the one-hot targets.
     input_noise : float, default=0.02
         Standard deviation of Gaussian noise added to training inputs.
     augment : bool, default=True
@@ -122,8 +124,11 @@ class GalaxyCNNClassifier(
         default: inverse frequency over-corrects on very imbalanced data), a
         dict ``{label: weight}``, or None for equal weights.
     batch_size : int, default=64
+        Training mini-batch size.
     max_epochs : int, default=30
+        Training epochs (fewer with early stopping).
     lr : float, default=2e-3
+        Learning rate at the start of the schedule.
     optimizer : {"adamw", "adam", "sgd"}, default="adamw"
     lr_schedule : {"cosine", "constant"}, default="cosine"
         Cosine annealing over ``max_epochs``, or a constant rate.
@@ -132,7 +137,9 @@ class GalaxyCNNClassifier(
         its loss has not improved for ``patience`` epochs and restore the best
         weights.
     validation_fraction : float, default=0.1
+        Fraction of the training data held out when ``early_stopping``.
     patience : int, default=5
+        Epochs without improvement of the validation loss before stopping.
     image_shape : tuple of int or None, default=None
         ``(height, width, channels)`` of flat 2-D input.
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -145,13 +152,21 @@ class GalaxyCNNClassifier(
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        The class labels, in the order of ``predict_proba``'s columns.
     net_ : skorch.NeuralNet
         The trained net; its module is ``net_.module_``.
     n_iter_ : int
         Epochs trained.
     image_shape_ : tuple of int
+        ``(height, width, channels)`` of the training images.
     input_ndim_ : int
+        4 if fitted on NHWC images, 2 if fitted on flat rows.
     n_features_in_ : int
+        Number of values per image.
+    input_scale_ : float
+        255 when fitted on uint8 images, else 1.
+    input_dtype_ : numpy.dtype
+        dtype family of the training images (uint8 or float32).
     feature_names_in_ : ndarray of str
         Present when fitted on a DataFrame with string column names.
 
@@ -308,6 +323,7 @@ class GalaxyCNNClassifier(
         Returns
         -------
         self : GalaxyCNNClassifier
+            The fitted classifier.
         """
         filters = check_filters(self.filters)
         images = self._image_batches(X, reset=True)
@@ -353,6 +369,7 @@ class GalaxyCNNClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Images in the layout given to ``fit``.
 
         Returns
         -------
@@ -378,10 +395,12 @@ class GalaxyCNNClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Images in the layout given to ``fit``.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            The class of highest probability, from ``classes_``.
         """
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
@@ -392,16 +411,33 @@ class GalaxyCNNClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Images in the layout given to ``fit``.
 
         Returns
         -------
         embedding : ndarray of shape (n_samples, dense_units), float32
+            The activations of the dense layer.
         """
         X_t = self._tensor(X)
         return self._infer(self.net_.module_.embed, X_t).numpy()
 
     def fit_transform(self, X, y, **fit_params):
-        """Fit, then embed ``X`` (see :meth:`transform`)."""
+        """Fit, then embed ``X`` (see :meth:`transform`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Training images.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        **fit_params : dict
+            Passed to :meth:`fit`.
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, dense_units), float32
+            The activations of the dense layer.
+        """
         return self.fit(X, y, **fit_params).transform(X)
 
     @property

@@ -122,11 +122,12 @@ def _run_predict(args):
 
 
 def build_parser():
-    """The argument parser of the ``skgalaxy`` command.
+    """Build the argument parser of the ``skgalaxy`` command.
 
     Returns
     -------
     parser : argparse.ArgumentParser
+        The parser, one sub-command per job.
 
     Examples
     --------

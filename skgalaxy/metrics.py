@@ -6,6 +6,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.metrics import matthews_corrcoef
 from sklearn.utils import column_or_1d
+from sklearn.utils._param_validation import Interval, RealNotInt, validate_params
 from sklearn.utils.validation import check_array, check_consistent_length
 
 __all__ = [
@@ -17,6 +18,9 @@ __all__ = [
 ]
 
 
+@validate_params(
+    {"X": ["array-like"], "Y": ["array-like"]}, prefer_skip_nested_validation=True
+)
 def frechet_distance(X, Y):
     """Fréchet distance between Gaussians fitted to two sets of feature vectors.
 
@@ -27,7 +31,9 @@ def frechet_distance(X, Y):
     Parameters
     ----------
     X : array-like of shape (n_samples_X, n_features)
+        The first set of feature vectors.
     Y : array-like of shape (n_samples_Y, n_features)
+        The second set, with the same features.
 
     Returns
     -------
@@ -78,17 +84,30 @@ def _anomaly_ranking(y_true, y_score, pos_label):
     return (y_true[order] == pos_label).astype(np.int64)
 
 
+#: Constraints of the metrics' arguments (scikit-learn's parameter validation).
+_RANKING = {
+    "y_true": ["array-like"],
+    "y_score": ["array-like"],
+    "pos_label": [Real, str],
+}
+_TOP_K = {
+    **_RANKING,
+    "k": [
+        Interval(Integral, 1, None, closed="left"),
+        Interval(RealNotInt, 0, 1, closed="neither"),
+    ],
+}
+
+
 def _check_k(k, n_samples):
     """An integer number of top items from an int or a fraction of n_samples."""
-    if isinstance(k, Integral) and not isinstance(k, bool):
-        if not 1 <= k <= n_samples:
+    if isinstance(k, bool):
+        raise ValueError(f"k must be a number of items or a fraction, got {k!r}.")
+    if isinstance(k, Integral):
+        if k > n_samples:
             raise ValueError(f"k must be in [1, {n_samples}], got {k}.")
         return int(k)
-    if isinstance(k, Real) and 0 < k < 1:
-        return max(1, int(round(k * n_samples)))
-    raise ValueError(
-        f"k must be a positive integer or a fraction in (0, 1), got {k!r}."
-    )
+    return max(1, int(round(k * n_samples)))
 
 
 def _top_k_hits(y_true, y_score, k, pos_label):
@@ -97,6 +116,7 @@ def _top_k_hits(y_true, y_score, k, pos_label):
     return hits, _check_k(k, len(hits))
 
 
+@validate_params(_RANKING, prefer_skip_nested_validation=True)
 def rank_weighted_score(y_true, y_score, *, pos_label=1):
     """Rank-weighted score (RWS) of an anomaly ranking.
 
@@ -113,6 +133,7 @@ def rank_weighted_score(y_true, y_score, *, pos_label=1):
     y_score : array-like of shape (n_samples,)
         Anomaly scores, higher = more anomalous. Ties keep the input order.
     pos_label : int, str or bool, default=1
+        The label of the anomalies in ``y_true``.
 
     Returns
     -------
@@ -133,21 +154,25 @@ def rank_weighted_score(y_true, y_score, *, pos_label=1):
     return float(weights @ hits[:n] / weights.sum())
 
 
+@validate_params(_TOP_K, prefer_skip_nested_validation=True)
 def precision_at_k(y_true, y_score, k, *, pos_label=1):
     """Fraction of anomalies among the ``k`` highest-scored items.
 
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
+        Binary labels; ``pos_label`` marks the anomalies.
     y_score : array-like of shape (n_samples,)
         Higher = more anomalous.
     k : int or float in (0, 1)
         Number of top items, or a fraction of ``n_samples``.
     pos_label : int, str or bool, default=1
+        The label of the anomalies in ``y_true``.
 
     Returns
     -------
     precision : float
+        In [0, 1].
 
     Examples
     --------
@@ -159,17 +184,20 @@ def precision_at_k(y_true, y_score, k, *, pos_label=1):
     return float(hits[:k].mean())
 
 
+@validate_params(_TOP_K, prefer_skip_nested_validation=True)
 def recall_at_k(y_true, y_score, k, *, pos_label=1):
     """Fraction of all anomalies found among the ``k`` highest-scored items.
 
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
+        Binary labels; ``pos_label`` marks the anomalies.
     y_score : array-like of shape (n_samples,)
         Higher = more anomalous.
     k : int or float in (0, 1)
         Number of top items, or a fraction of ``n_samples``.
     pos_label : int, str or bool, default=1
+        The label of the anomalies in ``y_true``.
 
     Returns
     -------
@@ -187,21 +215,25 @@ def recall_at_k(y_true, y_score, k, *, pos_label=1):
     return float(hits[:k].sum() / total) if total else 0.0
 
 
+@validate_params(_TOP_K, prefer_skip_nested_validation=True)
 def top_k_mcc(y_true, y_score, k, *, pos_label=1):
-    """Matthews correlation of calling the ``k`` highest-scored items anomalies.
+    """Compute the Matthews correlation of calling the top ``k`` items anomalies.
 
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
+        Binary labels; ``pos_label`` marks the anomalies.
     y_score : array-like of shape (n_samples,)
         Higher = more anomalous.
     k : int or float in (0, 1)
         Number of top items, or a fraction of ``n_samples``.
     pos_label : int, str or bool, default=1
+        The label of the anomalies in ``y_true``.
 
     Returns
     -------
     mcc : float in [-1, 1]
+        0 for a ranking no better than chance.
 
     Examples
     --------

@@ -31,21 +31,25 @@ def _displayable(image):
 
 
 def plot_class_grid(images, target, target_names, n_per_class=8, title=None):
-    """A grid of example images, one row per class.
+    """Draw a grid of example images, one row per class.
 
     Parameters
     ----------
     images : ndarray of shape (n, H, W, 3)
-        uint8, or float in [0, 1].
+        The images, uint8 or float in [0, 1].
     target : ndarray of shape (n,)
         Indices into ``target_names``.
     target_names : sequence of str
+        Class names, shown as row titles.
     n_per_class : int, default=8
+        Images per row.
     title : str, default=None
+        Figure title.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure.
 
     Examples
     --------
@@ -75,18 +79,23 @@ def plot_class_grid(images, target, target_names, n_per_class=8, title=None):
 
 
 def plot_confusion_matrix(y_true, y_pred, labels, display_labels=None):
-    """Row-normalised confusion matrix (scikit-learn's display, readable labels).
+    """Draw a row-normalised confusion matrix (scikit-learn's display).
 
     Parameters
     ----------
-    y_true, y_pred : array-like of shape (n_samples,)
+    y_true : array-like of shape (n_samples,)
+        True classes.
+    y_pred : array-like of shape (n_samples,)
+        Predicted classes.
     labels : sequence
         The classes, in display order.
     display_labels : sequence of str, default=None
+        Names shown for ``labels``; None shows the labels themselves.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure.
 
     Examples
     --------
@@ -116,17 +125,19 @@ def plot_confusion_matrix(y_true, y_pred, labels, display_labels=None):
 
 
 def plot_image_rows(rows, n_images=8):
-    """Rows of images under a title each, e.g. inputs over reconstructions.
+    """Draw rows of images under a title each, e.g. inputs over reconstructions.
 
     Parameters
     ----------
     rows : dict of str -> ndarray of shape (n, H, W, 3)
         Row title to images (uint8, or float in [0, 1]).
     n_images : int, default=8
+        Images per row.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure.
 
     Examples
     --------
@@ -176,6 +187,7 @@ def plot_hunt_curves(results, metrics=("rws", "recall", "query_rate")):
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure.
 
     Examples
     --------

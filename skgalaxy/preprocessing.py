@@ -116,6 +116,7 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self : ArcsinhScaler
+            The fitted scaler.
         """
         images = validate_images(self, X, reset=True, image_shape=self.image_shape)
         # arcsinh is odd and increasing: the stretched peak is that of the
@@ -144,11 +145,13 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Images in the layout given to ``fit``.
 
         Returns
         -------
         X_scaled : ndarray of the same shape as ``X``
-            float32 for integer input, otherwise the dtype of ``X``.
+            The stretched images: float32 for integer input, otherwise the
+            dtype of ``X``.
         """
         check_is_fitted(self)
         images = validate_images(self, X, reset=False)
@@ -169,6 +172,7 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         X_original : ndarray of the same shape as ``X``
+            The images before :meth:`transform`.
         """
         check_is_fitted(self)
         images = validate_images(self, X, reset=False)

@@ -62,7 +62,7 @@ class FlowVAETransformer(
     TorchEstimatorMixin,
     BaseEstimator,
 ):
-    """β-VAE whose latent prior is a learnt normalizing flow.
+    """Beta-VAE whose latent prior is a learnt normalizing flow.
 
     A convolutional encoder gives the posterior q(z | x) = N(mean, diag(var));
     a mirrored decoder gives the mean of a Gaussian likelihood p(x | z) whose
@@ -85,30 +85,43 @@ class FlowVAETransformer(
         Neural spline flow or masked autoregressive flow prior; None gives the
         plain N(0, I) prior.
     flow_transforms : int, default=3
+        Number of transforms (layers) of the flow.
     flow_hidden : int, default=64
         Width of the hidden layers of each flow transform.
     filters : tuple of int, default=(32, 64, 128)
         Encoder channels per stage; the decoder mirrors them.
     batch_size : int, default=64
+        Training mini-batch size.
     max_epochs : int, default=30
+        Training epochs.
     lr : float, default=1e-3
+        AdamW learning rate.
     weight_decay : float, default=0.0
+        AdamW weight decay.
     image_shape : tuple of int or None, default=None
         ``(height, width, channels)`` of flat 2-D input.
     device : {"auto", "cpu", "cuda"}, default="auto"
     random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the reparameterisation noise.
     verbose : int, default=0
+        Print skorch's per-epoch table when > 0.
 
     Attributes
     ----------
     net_ : skorch.NeuralNet
         The trained net; the torch module is ``net_.module_``.
     n_iter_ : int
+        Epochs trained.
     input_scale_ : float
         255 when fitted on uint8 images, else 1.
     input_dtype_ : numpy.dtype
         dtype family of the images given to ``fit`` (uint8 or float32).
-    image_shape_, input_ndim_, n_features_in_ : see :class:`ArcsinhScaler`.
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the training images.
+    input_ndim_ : int
+        4 if fitted on NHWC images, 2 if fitted on flat rows.
+    n_features_in_ : int
+        Number of values per image.
 
     Examples
     --------
@@ -174,12 +187,14 @@ class FlowVAETransformer(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Training images.
         y : None
             Ignored.
 
         Returns
         -------
         self : FlowVAETransformer
+            The fitted transformer.
         """
         filters = check_filters(self.filters)
         X_t = self._image_batches(X, reset=True, min_samples=2)
@@ -208,10 +223,12 @@ class FlowVAETransformer(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Images in the layout given to ``fit``.
 
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components), float32
+            The posterior mean of each image.
         """
         check_is_fitted(self)
         X_t = self._image_batches(X, reset=False)
@@ -325,12 +342,14 @@ class FlowVAETransformer(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Images in the layout given to ``fit``.
         y : None
             Ignored.
 
         Returns
         -------
         score : float
+            The mean ELBO in nats.
         """
         return float(np.mean(self.score_samples(X)))
 

@@ -24,35 +24,28 @@ def _tiny(name, **defaults):
 
 
 #: Tiny networks and few epochs: the hyper-parameters the tests share.
+_TINY_NETS = dict(filters=(8, 16), batch_size=16)
 TINY = {
-    "clf": _tiny(
-        "GalaxyCNNClassifier",
-        filters=(8, 16),
-        dense_units=16,
-        max_epochs=3,
-        batch_size=16,
-    ),
+    "clf": _tiny("GalaxyCNNClassifier", **_TINY_NETS, dense_units=16, max_epochs=3),
     "vae": _tiny(
         "FlowVAETransformer",
+        **_TINY_NETS,
         n_components=4,
-        filters=(8, 16),
         flow_transforms=1,
         flow_hidden=8,
         max_epochs=2,
-        batch_size=16,
     ),
     "cae": _tiny(
         "CAEAnomalyDetector",
+        **_TINY_NETS,
         n_components=4,
-        filters=(8, 16),
         latent_components=2,
         max_epochs=2,
-        batch_size=16,
     ),
     "ahunt": _tiny(
         "AHUNTDetector",
+        **_TINY_NETS,
         hidden=(16,),
-        filters=(8, 16),
         dense_units=16,
         max_epochs=5,
         epochs_per_round=2,

@@ -7,10 +7,10 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 from sklearn.base import clone
 from sklearn.ensemble import IsolationForest
 
-from skgalaxy import AHUNTDetector
 from skgalaxy.active import (
     NOT_INTERESTING,
     ActiveHunter,
@@ -23,14 +23,9 @@ from skgalaxy.active import (
 from skgalaxy.metrics import rank_weighted_score
 from skgalaxy.plotting import plot_hunt_curves
 
-DETECTOR = AHUNTDetector(
-    hidden=(32,),
-    max_epochs=30,
-    epochs_per_round=5,
-    lr=1e-2,
-    n_queries=5,
-    device="cpu",
-    random_state=0,
+#: The shared tiny AHUNT on feature vectors, trained to convergence on blobs.
+DETECTOR = TINY["ahunt"](
+    hidden=(32,), max_epochs=30, epochs_per_round=5, lr=1e-2, batch_size=64, n_queries=5
 )
 
 
@@ -76,7 +71,7 @@ def test_make_nights_partitions_the_samples(data):
 
 def test_make_nights_refuses_bad_arguments(data):
     _, y = data
-    with pytest.raises(ValueError, match="n_nights"):
+    with pytest.raises(ValueError, match="n_nights"):  # scikit-learn's validation
         make_nights(y, 0, anomaly_labels=["merger"], n_initial=10)
     with pytest.raises(ValueError, match="n_initial"):
         make_nights(y, 2, anomaly_labels=["merger"], n_initial=600)

@@ -1,8 +1,11 @@
+from functools import partial
+
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -13,13 +16,15 @@ from skgalaxy.active import HuntSession
 from skgalaxy.datasets import make_galaxies
 from skgalaxy.metrics import rank_weighted_score
 
-FAST = dict(
+#: The shared tiny AHUNT on feature vectors, trained to convergence on blobs.
+fast_ahunt = partial(
+    TINY["ahunt"],
     hidden=(32,),
     max_epochs=30,
     epochs_per_round=5,
     lr=1e-2,
-    device="cpu",
-    random_state=0,
+    batch_size=64,
+    n_queries=10,
 )
 
 
@@ -52,7 +57,7 @@ def _labelled(y, truth, *extra):
 
 def _taught(blobs, **params):
     X, y, truth = blobs
-    det = AHUNTDetector(**{**FAST, **params}).fit(X, y)
+    det = fast_ahunt(**params).fit(X, y)
     merger = np.flatnonzero(truth == "merger")[:3]
     trail = np.flatnonzero(truth == "trail")[:3]
     index, labels = _labelled(y, truth, merger, trail)
@@ -61,7 +66,7 @@ def _taught(blobs, **params):
 
 def test_fit_trains_known_classes_plus_the_reserve(blobs):
     X, y, _ = blobs
-    det = AHUNTDetector(**FAST).fit(X, y)
+    det = fast_ahunt().fit(X, y)
     assert list(det.classes_) == ["disc", "bulge", "anomaly"]
     assert det.n_labelled_ == 200 and det.backbone_ == "mlp"
     proba = det.predict_proba(X[:200])
@@ -76,7 +81,7 @@ def test_fit_trains_known_classes_plus_the_reserve(blobs):
 
 def test_a_new_class_grows_the_model_and_keeps_what_it_learnt(blobs):
     X, y, truth = blobs
-    det = AHUNTDetector(**FAST).fit(X, y)
+    det = fast_ahunt().fit(X, y)
     before = det.predict_proba(X[:400])[:, :2].argmax(axis=1)
     head = det.net_.module_.head[-1].weight.detach().clone()
     merger = np.flatnonzero(truth == "merger")[:3]
@@ -114,14 +119,14 @@ def test_query_budget_is_split_by_interest(blobs):
 def test_query_strategies_and_unsupervised_start(blobs):
     X, _, truth = blobs
     # No labels: the isolation forest ranks; its top candidates are anomalies.
-    det = AHUNTDetector(**FAST).fit(X)
+    det = fast_ahunt().fit(X)
     assert det.net_ is None and list(det.classes_) == ["anomaly"]
     top = det.query(X, n_queries=10)
     assert np.mean(np.isin(truth[top], ["merger", "trail"])) >= 0.6
     assert np.all(det.score_samples(X) <= 0)
     with pytest.raises(NotFittedError, match="no classifier"):
         det.predict_proba(X)
-    random_a = AHUNTDetector(**{**FAST, "query_strategy": "random"}).fit(X)
+    random_a = fast_ahunt(query_strategy="random").fit(X)
     random_b = clone(random_a).fit(X)
     np.testing.assert_array_equal(random_a.query(X), random_b.query(X))
     # Excluded samples are never proposed, as indices or as a mask.
@@ -163,7 +168,7 @@ def test_a_pluggable_unsupervised_start(blobs):
 
     X, _, truth = blobs
     lof = LocalOutlierFactor(n_neighbors=20, novelty=True)
-    det = AHUNTDetector(**{**FAST, "unsupervised": lof}).fit(X)
+    det = fast_ahunt(unsupervised=lof).fit(X)
     assert isinstance(det.unsupervised_, LocalOutlierFactor)
     assert det.unsupervised_ is not lof  # cloned
     expected = -det.unsupervised_.score_samples(det.scaler_.transform(X))
@@ -178,7 +183,7 @@ def test_a_pluggable_unsupervised_start(blobs):
 def test_every_kind_of_missing_label_means_unlabelled(blobs, missing):
     X, y, _ = blobs
     y = np.where(y == None, missing, y).astype(object)  # noqa: E711
-    det = AHUNTDetector(**FAST).fit(X, y)
+    det = fast_ahunt().fit(X, y)
     assert list(det.classes_) == ["disc", "bulge", "anomaly"]
     assert det.n_labelled_ == 200
 
@@ -195,15 +200,7 @@ def test_image_input_uses_a_cnn():
     is_anomaly = data.is_anomaly.astype(bool)
     y = data.target_names[data.target].astype(object)
     y[is_anomaly] = None
-    det = AHUNTDetector(
-        filters=(8, 16),
-        dense_units=16,
-        max_epochs=3,
-        epochs_per_round=1,
-        n_queries=4,
-        device="cpu",
-        random_state=0,
-    )
+    det = TINY["ahunt"](max_epochs=3, epochs_per_round=1, batch_size=64)
     det.fit(data.images, y)
     assert det.backbone_ == "cnn" and det.input_scale_ == 255.0
     truth = np.where(is_anomaly, "trail", data.target_names[data.target])
@@ -233,7 +230,7 @@ def test_pipeline_on_vae_embeddings_and_the_loop_through_it():
         FlowVAETransformer(
             n_components=4, filters=(8, 16), max_epochs=2, device="cpu", random_state=0
         ),
-        AHUNTDetector(**{**FAST, "n_queries": 4}),
+        fast_ahunt(n_queries=4),
     ).fit(data.images, y)
     assert pipe.predict(data.images).shape == (80,)
     assert pipe.decision_function(data.images).shape == (80,)
@@ -252,7 +249,7 @@ def test_clone_grid_search_and_joblib_continue_teaching(blobs, tmp_path):
     assert not hasattr(copy, "classes_") and copy.get_params() == det.get_params()
     anomalous = np.isin(truth, ["merger", "trail"])
     search = GridSearchCV(
-        AHUNTDetector(**{**FAST, "max_epochs": 10}, interest={"merger": 1, "trail": 1}),
+        fast_ahunt(max_epochs=10, interest={"merger": 1, "trail": 1}),
         {"hidden": [(8,), (32,)]},
         scoring=lambda est, X_, y_: rank_weighted_score(
             np.isin(y_, ["merger", "trail"]), est.anomaly_score(X_)
@@ -332,7 +329,7 @@ def test_teaching_a_new_class_is_seeded_and_leaves_global_state_alone(blobs):
     merger = np.flatnonzero(truth == "merger")[:3]
     scores = []
     for _ in range(2):
-        det = AHUNTDetector(**FAST).fit(X, y)
+        det = fast_ahunt().fit(X, y)
         torch.manual_seed(11)
         expected = torch.rand(2)
         torch.manual_seed(11)

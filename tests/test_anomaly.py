@@ -1,9 +1,11 @@
 import copy
+from functools import partial
 
 import joblib
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -11,16 +13,8 @@ from sklearn.pipeline import make_pipeline
 from skgalaxy import ArcsinhScaler, CAEAnomalyDetector
 from skgalaxy.datasets import make_galaxies
 
-SMALL = dict(
-    n_components=4,
-    filters=(8, 16),
-    latent_components=2,
-    max_epochs=25,
-    batch_size=32,
-    lr=5e-3,
-    device="cpu",
-    random_state=1,
-)
+#: The shared tiny CAE, trained longer (the planted-trail test needs it).
+small_cae = partial(TINY["cae"], max_epochs=25, batch_size=32, lr=5e-3, random_state=1)
 MEASURES = ["combined", "latent", "smoothed", "mse"]
 
 
@@ -56,7 +50,7 @@ def planted(normal):
 
 @pytest.fixture(scope="module")
 def cae(normal):
-    return CAEAnomalyDetector(**SMALL).fit(normal)
+    return small_cae().fit(normal)
 
 
 @pytest.mark.parametrize("measure", MEASURES)
@@ -89,8 +83,8 @@ def test_outlier_semantics(cae, normal, planted):
 
 @pytest.mark.parametrize("contamination", [0.05, 0.25])
 def test_contamination_is_the_training_outlier_fraction(normal, contamination):
-    params = {**SMALL, "max_epochs": 2, "contamination": contamination}
-    labels = CAEAnomalyDetector(**params).fit_predict(normal)
+    params = dict(max_epochs=2, contamination=contamination)
+    labels = small_cae(**params).fit_predict(normal)
     assert np.mean(labels == -1) == pytest.approx(contamination, abs=1 / len(normal))
 
 
@@ -108,7 +102,7 @@ def test_measures_by_hand(cae, planted):
     np.testing.assert_allclose(
         mse.anomaly_score(X), ((X - recon) ** 2).mean(axis=(1, 2, 3)), rtol=1e-4
     )
-    unsmoothed = CAEAnomalyDetector(**{**SMALL, "max_epochs": 2, "smoothing": 0})
+    unsmoothed = small_cae(max_epochs=2, smoothing=0)
     unsmoothed.fit(X)
     terms = unsmoothed._score_terms(unsmoothed._image_batches(X, reset=False))
     np.testing.assert_allclose(terms["smoothed"], terms["mse"])
@@ -120,11 +114,11 @@ def test_measures_by_hand(cae, planted):
 
 def test_reconstruct_and_transform_layout(normal):
     uint8 = (normal * 255).astype(np.uint8)
-    cae = CAEAnomalyDetector(**{**SMALL, "max_epochs": 2}).fit(uint8)
+    cae = small_cae(max_epochs=2).fit(uint8)
     recon = cae.reconstruct(uint8[:5])
     assert recon.shape == (5, 16, 16, 3) and recon.dtype == np.uint8
     flat = normal.reshape(len(normal), -1)
-    cae = CAEAnomalyDetector(**{**SMALL, "max_epochs": 2}).fit(flat)
+    cae = small_cae(max_epochs=2).fit(flat)
     recon = cae.reconstruct(flat[:5])
     assert recon.shape == (5, 768) and recon.dtype == np.float32
     codes = cae.transform(flat)
@@ -142,13 +136,13 @@ def test_training_learns_to_reconstruct(cae, normal):
 
 
 def test_training_is_seeded_and_leaves_global_state_alone(normal):
-    params = {**SMALL, "max_epochs": 2}
+    params = dict(max_epochs=2)
     torch.manual_seed(7)
     expected = torch.rand(3)
     torch.manual_seed(7)
-    a = CAEAnomalyDetector(**params).fit(normal).score_samples(normal)
+    a = small_cae(**params).fit(normal).score_samples(normal)
     np.testing.assert_array_equal(torch.rand(3), expected)
-    b = CAEAnomalyDetector(**params).fit(normal).score_samples(normal)
+    b = small_cae(**params).fit(normal).score_samples(normal)
     np.testing.assert_array_equal(a, b)
 
 
@@ -158,9 +152,7 @@ def test_pipeline_grid_search_with_a_user_scorer_and_joblib(normal, planted, tmp
     # scikit-learn's outlier convention: +1 inlier, -1 outlier; roc_auc then
     # rewards high decision_function on inliers.
     y = np.r_[np.ones(64), np.where(is_anomaly == 1, -1, 1)]
-    pipe = make_pipeline(
-        ArcsinhScaler(), CAEAnomalyDetector(**{**SMALL, "max_epochs": 4})
-    )
+    pipe = make_pipeline(ArcsinhScaler(), small_cae(max_epochs=4))
     search = GridSearchCV(
         pipe,
         {"caeanomalydetector__measure": ["combined", "mse"]},
@@ -195,7 +187,7 @@ def test_bad_inputs_change_nothing(cae, normal):
     with pytest.raises(ValueError, match="contamination"):
         CAEAnomalyDetector(contamination=0.7).fit(normal)
     with pytest.raises(ValueError, match="1 sample"):
-        CAEAnomalyDetector(**SMALL).fit(normal[:1])
+        small_cae().fit(normal[:1])
     copy = normal.copy()
-    CAEAnomalyDetector(**{**SMALL, "max_epochs": 1}).fit(copy)
+    small_cae(max_epochs=1).fit(copy)
     np.testing.assert_array_equal(copy, normal)

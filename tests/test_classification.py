@@ -2,48 +2,31 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from conftest import TINY, small_galaxies
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 
 from skgalaxy import ArcsinhScaler, GalaxyCNNClassifier
 from skgalaxy.classification import _class_weights
-from skgalaxy.datasets import make_galaxies
-
-SMALL = dict(
-    filters=(8, 16),
-    dense_units=16,
-    max_epochs=3,
-    batch_size=16,
-    device="cpu",
-    random_state=0,
-)
 
 
 @pytest.fixture(scope="module")
 def galaxies():
     """Round smooth vs edge-on galaxies, 16 px, string labels."""
-    data = make_galaxies(
-        96,
-        image_size=16,
-        classes=["round_smooth", "edge_on_with_bulge"],
-        random_state=0,
-    )
-    X = ArcsinhScaler().fit_transform(data.images)
-    return X, data.target_names[data.target]
+    images, names = small_galaxies(96)
+    return ArcsinhScaler().fit_transform(images), names.astype(str)
 
 
 @pytest.fixture(scope="module")
 def fitted(galaxies):
     X, y = galaxies
-    return GalaxyCNNClassifier(**SMALL).fit(X, y)
+    return TINY["clf"]().fit(X, y)
 
 
 def test_learns_an_easy_morphology_task(galaxies):
     X, y = galaxies
-    clf = GalaxyCNNClassifier(**{**SMALL, "max_epochs": 12, "lr": 5e-3}).fit(
-        X[:64], y[:64]
-    )
+    clf = TINY["clf"](max_epochs=12, lr=5e-3).fit(X[:64], y[:64])
     assert clf.score(X[64:], y[64:]) >= 0.8
 
 
@@ -95,11 +78,11 @@ def test_same_random_state_same_model_and_global_rng_untouched(galaxies):
     torch.manual_seed(1)
     expected_next = torch.rand(2)
     torch.manual_seed(1)
-    a = GalaxyCNNClassifier(**SMALL).fit(X, y).predict_proba(X)
+    a = TINY["clf"]().fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(torch.rand(2), expected_next)
-    b = GalaxyCNNClassifier(**SMALL).fit(X, y).predict_proba(X)
+    b = TINY["clf"]().fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
-    c = GalaxyCNNClassifier(**{**SMALL, "random_state": 1}).fit(X, y).predict_proba(X)
+    c = TINY["clf"](random_state=1).fit(X, y).predict_proba(X)
     assert not np.array_equal(a, c)
 
 
@@ -121,10 +104,10 @@ def test_class_weights():
 
 def test_schedules_and_optimizers(galaxies):
     X, y = galaxies
-    cosine = GalaxyCNNClassifier(**SMALL).fit(X, y)
+    cosine = TINY["clf"]().fit(X, y)
     assert cosine.net_.optimizer_.param_groups[0]["lr"] < 0.3 * cosine.lr
-    constant = GalaxyCNNClassifier(
-        **SMALL, lr_schedule="constant", optimizer="sgd", class_weight=None
+    constant = TINY["clf"](
+        lr_schedule="constant", optimizer="sgd", class_weight=None
     ).fit(X, y)
     assert constant.net_.optimizer_.param_groups[0]["lr"] == constant.lr
     assert isinstance(constant.net_.optimizer_, torch.optim.SGD)
@@ -132,8 +115,9 @@ def test_schedules_and_optimizers(galaxies):
 
 def test_early_stopping_holds_out_data_and_stops(galaxies):
     X, y = galaxies
-    clf = GalaxyCNNClassifier(
-        **{**SMALL, "max_epochs": 60, "lr": 5e-2},
+    clf = TINY["clf"](
+        max_epochs=60,
+        lr=5e-2,
         early_stopping=True,
         patience=2,
         validation_fraction=0.25,
@@ -147,7 +131,7 @@ def test_early_stopping_holds_out_data_and_stops(galaxies):
 
 def test_no_augmentation_and_no_flips(galaxies):
     X, y = galaxies
-    clf = GalaxyCNNClassifier(**SMALL, augment=False, flips=False).fit(X, y)
+    clf = TINY["clf"](augment=False, flips=False).fit(X, y)
     assert not clf.net_.module_.augment.dihedral
     assert not clf.net_.module_.augment.flips
     assert clf.net_.module_.augment.max_shift == 0
@@ -155,9 +139,9 @@ def test_no_augmentation_and_no_flips(galaxies):
 
 def test_verbose_prints_the_epoch_table(galaxies, capsys):
     X, y = galaxies
-    GalaxyCNNClassifier(**SMALL).fit(X, y)
+    TINY["clf"]().fit(X, y)
     assert capsys.readouterr().out == ""
-    GalaxyCNNClassifier(**{**SMALL, "verbose": 1}).fit(X, y)
+    TINY["clf"](verbose=1).fit(X, y)
     assert "train_loss" in capsys.readouterr().out
 
 
@@ -166,29 +150,29 @@ def test_bad_inputs(fitted, galaxies):
     bad = X.copy()
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        GalaxyCNNClassifier(**SMALL).fit(bad, y)
+        TINY["clf"]().fit(bad, y)
     with pytest.raises(ValueError, match="channels"):
         fitted.predict(X[..., :1])
     with pytest.raises(ValueError, match="shape"):
         fitted.predict(np.zeros((2, 32, 32, 3)))
     with pytest.raises(ValueError, match="1 class"):
-        GalaxyCNNClassifier(**SMALL).fit(X, np.full(len(X), "spiral"))
+        TINY["clf"]().fit(X, np.full(len(X), "spiral"))
     with pytest.raises(ValueError, match="optimizer"):
         GalaxyCNNClassifier(optimizer="rmsprop").fit(X, y)
     with pytest.raises(ValueError, match="CUDA is not available|cuda"):
         if torch.cuda.is_available():
             pytest.skip("this machine has CUDA")
-        GalaxyCNNClassifier(**{**SMALL, "device": "cuda"}).fit(X, y)
+        TINY["clf"](device="cuda").fit(X, y)
     assert np.isnan(bad[0, 0, 0, 0])  # the caller's array is left as it was
 
 
 def test_pipeline_grid_search_and_cross_validation(galaxies):
     X, y = galaxies
-    pipe = make_pipeline(ArcsinhScaler(), GalaxyCNNClassifier(**SMALL))
+    pipe = make_pipeline(ArcsinhScaler(), TINY["clf"]())
     search = GridSearchCV(pipe, {"galaxycnnclassifier__dropout": [0.0, 0.5]}, cv=2)
     search.fit(X, y)
     assert search.best_params_["galaxycnnclassifier__dropout"] in (0.0, 0.5)
-    scores = cross_val_score(GalaxyCNNClassifier(**SMALL), X, y, cv=2)
+    scores = cross_val_score(TINY["clf"](), X, y, cv=2)
     assert scores.shape == (2,) and np.all((0 <= scores) & (scores <= 1))
 
 
@@ -203,8 +187,8 @@ def test_joblib_round_trip_gives_identical_probabilities(fitted, galaxies, tmp_p
 
 def test_hyper_parameters_reach_the_network(galaxies):
     X, y = galaxies
-    clf = GalaxyCNNClassifier(
-        **{**SMALL, "max_epochs": 1},
+    clf = TINY["clf"](
+        max_epochs=1,
         kernel_size=5,
         convs_per_block=2,
         dropout=0.4,

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import TINY
 from joblib import parallel_backend
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from skgalaxy import ArcsinhScaler, GalaxyCNNClassifier
+from skgalaxy import ArcsinhScaler
 from skgalaxy.datasets import make_galaxies
 
 distributed = pytest.importorskip("distributed")
@@ -20,14 +21,7 @@ def test_grid_search_on_a_local_dask_cluster_matches_the_local_run():
     def search():
         pipe = make_pipeline(
             ArcsinhScaler(),
-            GalaxyCNNClassifier(
-                filters=(4, 8),
-                dense_units=8,
-                max_epochs=2,
-                batch_size=16,
-                device="cpu",
-                random_state=0,
-            ),
+            TINY["clf"](filters=(4, 8), dense_units=8, max_epochs=2),
         )
         grid = {"galaxycnnclassifier__dropout": [0.0, 0.5]}
         return GridSearchCV(pipe, grid, cv=2, n_jobs=-1)

@@ -3,9 +3,10 @@ import pickle
 import h5py
 import numpy as np
 import pytest
+from conftest import TINY
 from sklearn.pipeline import make_pipeline
 
-from skgalaxy import ArcsinhScaler, CAEAnomalyDetector
+from skgalaxy import ArcsinhScaler
 from skgalaxy.datasets import H5Images, iter_batches, make_galaxies
 
 
@@ -42,14 +43,7 @@ def test_estimators_fit_on_part_of_a_file_and_score_it_batch_by_batch(h5_file):
     lazy = H5Images(path)
     model = make_pipeline(
         ArcsinhScaler(),
-        CAEAnomalyDetector(
-            n_components=2,
-            filters=(4, 8),
-            latent_components=2,
-            max_epochs=2,
-            device="cpu",
-            random_state=0,
-        ),
+        TINY["cae"](n_components=2, filters=(4, 8), batch_size=64),
     ).fit(lazy[:30])
     batched = np.concatenate([model.score_samples(b) for b in iter_batches(lazy, 16)])
     np.testing.assert_array_equal(batched, model.score_samples(images))
@@ -59,7 +53,6 @@ def test_estimators_fit_on_part_of_a_file_and_score_it_batch_by_batch(h5_file):
 
 
 def test_vae_and_cae_train_and_infer_streaming_from_the_file(h5_file, monkeypatch):
-    from skgalaxy import FlowVAETransformer
     from skgalaxy._images import ImageBatches
 
     path, images = h5_file
@@ -76,20 +69,13 @@ def test_vae_and_cae_train_and_infer_streaming_from_the_file(h5_file, monkeypatc
     monkeypatch.setattr(
         H5Images, "__array__", lambda *a, **k: pytest.fail("read all at once")
     )
-    params = dict(max_epochs=2, batch_size=16, device="cpu", random_state=0)
-    cae = CAEAnomalyDetector(
-        n_components=2, filters=(4, 8), latent_components=2, **params
-    ).fit(lazy)
-    vae = FlowVAETransformer(
-        n_components=2, filters=(4, 8), flow_transforms=1, flow_hidden=8, **params
-    ).fit(lazy)
+    cae = TINY["cae"](n_components=2, filters=(4, 8)).fit(lazy)
+    vae = TINY["vae"](n_components=2, filters=(4, 8)).fit(lazy)
     assert reads and max(reads) <= 64  # batches (and the 64-row check), never all
     assert cae.image_shape_ == (16, 16, 3) and cae.input_scale_ == 255.0
     np.testing.assert_array_equal(cae.score_samples(lazy), cae.score_samples(images))
     np.testing.assert_array_equal(vae.transform(lazy), vae.transform(images))
-    in_memory = CAEAnomalyDetector(
-        n_components=2, filters=(4, 8), latent_components=2, **params
-    ).fit(images)
+    in_memory = TINY["cae"](n_components=2, filters=(4, 8)).fit(images)
     np.testing.assert_array_equal(
         in_memory.score_samples(images), cae.score_samples(images)
     )

@@ -1,23 +1,18 @@
+from functools import partial
+
 import joblib
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from skgalaxy import ArcsinhScaler, FlowVAETransformer
 from skgalaxy.datasets import make_galaxies
 
-SMALL = dict(
-    n_components=4,
-    filters=(8, 16),
-    flow_transforms=2,
-    flow_hidden=16,
-    max_epochs=4,
-    batch_size=16,
-    device="cpu",
-    random_state=0,
-)
+#: The shared tiny VAE with a slightly larger flow and more epochs.
+small_vae = partial(TINY["vae"], flow_transforms=2, flow_hidden=16, max_epochs=4)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +32,7 @@ def scaled(images):
 
 @pytest.fixture(scope="module")
 def vae(scaled):
-    return FlowVAETransformer(**{**SMALL, "max_epochs": 30, "lr": 3e-3}).fit(scaled)
+    return small_vae(max_epochs=30, lr=3e-3).fit(scaled)
 
 
 def _state(module):
@@ -63,11 +58,11 @@ def test_training_improves_the_elbo_and_reconstructions(vae, scaled):
 
 
 def test_round_trip_keeps_shape_layout_and_dtype_family(images, scaled):
-    fitted_uint8 = FlowVAETransformer(**SMALL).fit(images)
+    fitted_uint8 = small_vae().fit(images)
     out = fitted_uint8.inverse_transform(fitted_uint8.transform(images))
     assert out.shape == images.shape and out.dtype == np.uint8
     flat = scaled.reshape(64, -1).astype(np.float64)
-    fitted_flat = FlowVAETransformer(**SMALL).fit(flat)
+    fitted_flat = small_vae().fit(flat)
     out = fitted_flat.inverse_transform(fitted_flat.transform(flat))
     assert out.shape == flat.shape and out.dtype == np.float32
     assert fitted_flat.sample(2, random_state=0).shape == (2, flat.shape[1])
@@ -91,8 +86,8 @@ def test_sampling_is_deterministic_and_changes_nothing(vae):
 
 
 def test_prior_choices(scaled):
-    plain = FlowVAETransformer(**{**SMALL, "flow": None}).fit(scaled)
-    maf = FlowVAETransformer(**{**SMALL, "flow": "maf"}).fit(scaled)
+    plain = small_vae(flow=None).fit(scaled)
+    maf = small_vae(flow="maf").fit(scaled)
     assert plain.net_.module_.prior_flow is None
     assert type(maf.net_.module_.prior_flow).__name__ == "MAF"
     for model in (plain, maf):
@@ -148,7 +143,7 @@ def test_beta_warm_up_schedule(vae):
 
 
 def test_pipeline_inverse_transform_returns_original_scale(images):
-    pipe = make_pipeline(ArcsinhScaler(), FlowVAETransformer(**SMALL)).fit(images)
+    pipe = make_pipeline(ArcsinhScaler(), small_vae()).fit(images)
     Z = pipe.transform(images)
     back = pipe.inverse_transform(Z)
     assert Z.shape == (64, 4)
@@ -157,7 +152,7 @@ def test_pipeline_inverse_transform_returns_original_scale(images):
 
 def test_grid_search_and_joblib(scaled, tmp_path):
     search = GridSearchCV(
-        FlowVAETransformer(**{**SMALL, "max_epochs": 2}),
+        small_vae(max_epochs=2),
         {"n_components": [2, 4], "beta": [0.5, 1.0]},
         cv=2,
     )
@@ -182,8 +177,8 @@ def test_bad_inputs(vae, scaled):
     bad = scaled.copy()
     bad[0, 0, 0, 0] = np.inf
     with pytest.raises(ValueError, match="infinity"):
-        FlowVAETransformer(**SMALL).fit(bad)
+        small_vae().fit(bad)
     with pytest.raises(ValueError, match="flow"):
         FlowVAETransformer(flow="realnvp").fit(scaled)
     with pytest.raises(ValueError, match="1 sample"):
-        FlowVAETransformer(**SMALL).fit(scaled[:1])
+        small_vae().fit(scaled[:1])

@@ -230,7 +230,7 @@ class AHUNTDetector(
 
     See Also
     --------
-    skgalaxy.active.HuntSession : the hunt: pool, labels, rounds, save/resume.
+    skgalaxy.active.HuntSession : The hunt: pool, labels, rounds, save/resume.
 
     References
     ----------
@@ -554,7 +554,7 @@ class AHUNTDetector(
         return -0.5
 
     def score_samples(self, X):
-        """Minus the interest score: higher = more normal.
+        """Return minus the interest score: higher = more normal.
 
         Parameters
         ----------
@@ -571,12 +571,16 @@ class AHUNTDetector(
         check_is_fitted(self)
         return -self._interest_scores(self._prepare(X, reset=False))
 
-    def _require_net(self):
+    def _classifier_input(self, X):
+        """Prepared ``X`` for the classifier, which must exist by now."""
+        check_is_fitted(self)
+        X_t = self._prepare(X, reset=False)
         if self.net_ is None:
             raise NotFittedError(
                 "AHUNTDetector has no classifier yet: fit it with labels or teach "
                 "it some first."
             )
+        return X_t
 
     def predict_proba(self, X):
         """Class probabilities over ``classes_``, the reserve included.
@@ -591,10 +595,7 @@ class AHUNTDetector(
         proba : ndarray of shape (n_samples, n_classes), float64
             Columns follow ``classes_``; rows sum to 1.
         """
-        check_is_fitted(self)
-        X_t = self._prepare(X, reset=False)
-        self._require_net()
-        return self._proba(X_t)
+        return self._proba(self._classifier_input(X))
 
     def embed(self, X):
         """The classifier's learnt representation (its last hidden layer).
@@ -607,10 +608,9 @@ class AHUNTDetector(
         Returns
         -------
         embedding : ndarray of shape (n_samples, n_units), float32
+            The activations of the last hidden layer.
         """
-        check_is_fitted(self)
-        X_t = self._prepare(X, reset=False)
-        self._require_net()
+        X_t = self._classifier_input(X)
         return self._infer(self.net_.module_.embed, X_t).numpy()
 
     # -- queries -----------------------------------------------------------
@@ -630,7 +630,7 @@ class AHUNTDetector(
         prefer_skip_nested_validation=True,
     )
     def query(self, X, n_queries=None, exclude=None):
-        """Indices of the samples of ``X`` to show the oracle next.
+        """Choose the samples of ``X`` to show the oracle next.
 
         Parameters
         ----------

@@ -68,6 +68,7 @@ class OutlierScoresMixin:
         Returns
         -------
         labels : ndarray of shape (n_samples,), int
+            +1 or -1 per sample.
         """
         decision = self.decision_function(X)
         undefined = np.isnan(decision)
@@ -91,5 +92,6 @@ class OutlierScoresMixin:
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            Higher for more anomalous samples.
         """
         return -self.score_samples(X)

@@ -88,15 +88,15 @@ class CAEAnomalyDetector(
     n_components : int, default=8
         Width of the bottleneck: narrow, so that what normal galaxies do not
         share cannot pass through it.
-    latent_components : int, default=8
-        Gaussian mixture components of the latent density (at most the number
-        of training images).
     filters : tuple of int, default=(16, 32, 64)
         Encoder channels per stage (each halves the image); the decoder
         mirrors them.
     measure : {"combined", "latent", "smoothed", "mse"}, default="combined"
         The anomaly measure, see above. (Not called ``score``: that name is
         the estimator method scikit-learn looks for.)
+    latent_components : int, default=8
+        Gaussian mixture components of the latent density (at most the number
+        of training images).
     smoothing : float, default=2.0
         Gaussian blur of the residual in pixels for ``"smoothed"`` and
         ``"combined"`` (0: no blur).
@@ -109,21 +109,28 @@ class CAEAnomalyDetector(
         training images (their 1st score percentile): the scores have no
         natural unit to put a fixed threshold on.
     batch_size : int, default=64
+        Training mini-batch size.
     max_epochs : int, default=20
+        Training epochs.
     lr : float, default=2e-3
         AdamW learning rate, annealed to 0 on a cosine schedule.
     weight_decay : float, default=1e-4
+        AdamW weight decay.
     image_shape : tuple of int or None, default=None
         ``(height, width, channels)`` of flat 2-D input.
     device : {"auto", "cpu", "cuda"}, default="auto"
+        "auto" takes CUDA when available.
     random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, augmentation and the latent mixture.
     verbose : int, default=0
+        Print skorch's per-epoch table when > 0.
 
     Attributes
     ----------
     net_ : skorch.NeuralNet
         The trained net; the torch module is ``net_.module_``.
     n_iter_ : int
+        Epochs trained.
     offset_ : float
         Threshold of :meth:`decision_function`.
     latent_density_ : sklearn.pipeline.Pipeline
@@ -134,11 +141,17 @@ class CAEAnomalyDetector(
     input_scale_ : float
         255 when fitted on uint8 images, else 1.
     input_dtype_ : numpy.dtype
-    image_shape_, input_ndim_, n_features_in_ : see :class:`ArcsinhScaler`.
+        dtype family of the images given to ``fit`` (uint8 or float32).
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the training images.
+    input_ndim_ : int
+        4 if fitted on NHWC images, 2 if fitted on flat rows.
+    n_features_in_ : int
+        Number of values per image.
 
     See Also
     --------
-    sklearn.ensemble.IsolationForest : a tree-based outlier detector.
+    sklearn.ensemble.IsolationForest : A tree-based outlier detector.
 
     Examples
     --------
@@ -205,12 +218,14 @@ class CAEAnomalyDetector(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Training images, mostly normal.
         y : None
             Ignored.
 
         Returns
         -------
         self : CAEAnomalyDetector
+            The fitted detector.
         """
         filters = check_filters(self.filters)
         X_t = self._image_batches(X, reset=True, min_samples=2)
@@ -302,10 +317,12 @@ class CAEAnomalyDetector(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Images in the layout given to ``fit``.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,), float64
+            Higher for images more like the training images.
         """
         check_is_fitted(self)
         terms = self._score_terms(self._image_batches(X, reset=False))
@@ -317,6 +334,7 @@ class CAEAnomalyDetector(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Images in the layout given to ``fit``.
 
         Returns
         -------
@@ -337,10 +355,12 @@ class CAEAnomalyDetector(
         Parameters
         ----------
         X : array-like of shape (n_samples, H, W, C) or (n_samples, H * W * C)
+            Images in the layout given to ``fit``.
 
         Returns
         -------
         codes : ndarray of shape (n_samples, n_components), float32
+            The encoder's output for each image.
         """
         check_is_fitted(self)
         X_t = self._image_batches(X, reset=False)

@@ -23,6 +23,7 @@ def load_npz_images(path, image_size=None):
     Parameters
     ----------
     path : str or path-like
+        The ``.npz`` file.
     image_size : int, default=None
         Resize by area averaging to this side; None keeps the stored size.
 
@@ -106,6 +107,19 @@ def _check_labels(path, target, names, n_images):
 def load_images(path, image_size=64):
     """Load labelled images from a ``.npz`` cutout file or a Galaxy10 ``.h5`` file.
 
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.npz`` file (:func:`load_npz_images`) or a ``.h5``/``.hdf5`` file
+        (:func:`load_galaxy10`).
+    image_size : int, default=64
+        Side of the returned square images.
+
+    Returns
+    -------
+    data : Bunch
+        ``images``, ``target``, ``target_names`` and what the loader adds.
+
     Examples
     --------
     >>> from skgalaxy.datasets import load_images
@@ -122,10 +136,15 @@ def load_images(path, image_size=64):
 
 
 def locate_gz1():
-    """Path of the real SDSS/Galaxy Zoo 1 cutouts, or None where they are absent.
+    """Find the real SDSS/Galaxy Zoo 1 cutouts.
 
     Looks at ``$SKGALAXY_GZ1``, then ``shared/data/`` and ``../shared/data/``
     from the working directory and from the source checkout.
+
+    Returns
+    -------
+    path : pathlib.Path or None
+        The file, or None where it is absent.
 
     Examples
     --------

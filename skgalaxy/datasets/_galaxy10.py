@@ -72,12 +72,14 @@ def resize_images(images, image_size):
     Parameters
     ----------
     images : ndarray of shape (n, H, W, C)
+        The images.
     image_size : int
+        Side of the square output images.
 
     Returns
     -------
     resized : ndarray of shape (n, image_size, image_size, C)
-        uint8 input gives rounded uint8, float input float32.
+        Rounded uint8 for uint8 input, else float32.
 
     Examples
     --------

@@ -28,7 +28,9 @@ class H5Images:
     Attributes
     ----------
     shape : tuple of int
+        ``(n_samples, height, width, channels)``.
     dtype : numpy.dtype
+        The stored dtype (uint8 for Galaxy10).
 
     Examples
     --------
@@ -55,6 +57,7 @@ class H5Images:
 
     @property
     def ndim(self):
+        """Number of dimensions (4)."""
         return len(self.shape)
 
     def __len__(self):
@@ -87,7 +90,9 @@ def iter_batches(images, batch_size=1024):
     Parameters
     ----------
     images : array-like supporting ``len`` and slicing
+        The images (or any array).
     batch_size : int, default=1024
+        Rows per batch; the last batch may be shorter.
 
     Yields
     ------

@@ -414,6 +414,7 @@ def make_galaxies(
         first, then the anomaly types), ``target_names``, ``is_anomaly`` bool
         array and ``DESCR``.
     (images, target) : tuple if ``return_X_y`` is True
+        The two arrays alone.
 
     Examples
     --------
