@@ -4,6 +4,7 @@ import datetime
 import os
 import platform
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -28,6 +29,26 @@ def load_gz1_morphology():
     return data.images, y
 
 
+def median_range(values, fmt=".3f"):
+    """``median (min-max)`` of a list of numbers, as the tables print them."""
+    values = np.asarray(values, dtype=float)
+    return f"{np.median(values):{fmt}} ({values.min():{fmt}}-{values.max():{fmt}})"
+
+
+def commit():
+    """The checkout's commit (with ``+changes`` when the tree differs from it)."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "skgalaxy")
+    return head + ("+changes" if dirty else "")
+
+
 def machine():
     return (
         f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
@@ -49,7 +70,7 @@ def record(name, title, body):
     )
     section = (
         f"<!-- {name}:start -->\n## {title}\n\n"
-        f"Date: {datetime.date.today()} · machine: {machine()} · "
+        f"Date: {datetime.date.today()} · commit {commit()} · machine: {machine()} · "
         f"command: `{command}`\n\n"
         f"{body}\n<!-- {name}:end -->"
     )

@@ -1,13 +1,12 @@
 """Rendering speed of make_galaxies (target: 1,000 64x64 images in a few seconds).
 
-python benchmarks/make_galaxies_speed.py [--repeats 3] [--note TEXT]
+python benchmarks/make_galaxies_speed.py [--repeats 3] [--smoke]
 """
 
 import argparse
-import statistics
 import time
 
-from _report import markdown_table, record
+from _report import markdown_table, median_range, record
 
 from skgalaxy.datasets import make_galaxies
 
@@ -15,27 +14,31 @@ from skgalaxy.datasets import make_galaxies
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--note", default="", help="conditions of the run")
+    parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
     args = parser.parse_args()
+    sizes = ((50, 0.0),) if args.smoke else ((1000, 0.0), (1000, 0.1), (5000, 0.0))
+    repeats = 1 if args.smoke else args.repeats
     rows = []
-    for n, fraction in ((1000, 0.0), (1000, 0.1), (5000, 0.0)):
+    for n, fraction in sizes:
         times = []
-        for seed in range(args.repeats):
+        for seed in range(repeats):
             start = time.perf_counter()
             make_galaxies(n, anomaly_fraction=fraction, random_state=seed)
             times.append(time.perf_counter() - start)
-        median = statistics.median(times)
-        rows.append([n, fraction, f"{median:.2f}", f"{n / median:.0f}"])
+        rates = [n / t for t in times]
+        rows.append(
+            [n, fraction, median_range(times, ".2f"), median_range(rates, ".0f")]
+        )
         print(rows[-1], flush=True)
     table = markdown_table(
-        ["images", "anomaly_fraction", "median seconds", "images/s"], rows
+        ["images", "anomaly_fraction", "seconds, median (min-max)", "images/s"], rows
     )
-    print(table)
-    record(
-        "make_galaxies_speed",
-        "make_galaxies rendering speed (64x64x3 uint8)",
-        f"Median of {args.repeats} seeds. {args.note}\n\n{table}\n",
-    )
+    body = f"{repeats} seeds per size, one after the other.\n\n{table}\n"
+    print(body)
+    if not args.smoke:
+        record(
+            "make_galaxies_speed", "make_galaxies rendering speed (64x64x3 uint8)", body
+        )
 
 
 if __name__ == "__main__":

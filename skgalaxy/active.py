@@ -554,6 +554,21 @@ class HuntSession:
         ]
         return pd.DataFrame(rows, columns=["index", "label", "round", "time"])
 
+    def label_names(self):
+        """Return the distinct labels given, in the order they were first given.
+
+        Labels known at the start come first.
+
+        Returns
+        -------
+        names : list
+            The classes, oldest first.
+        """
+        with self._lock:
+            rows = self._store.labels().values()
+        ordered = sorted(rows, key=lambda row: (row[1], row[2]))
+        return list(dict.fromkeys(lab for lab, _, _ in ordered if lab is not None))
+
     def export_labels(self, path):
         """Write :meth:`labels` to a CSV file.
 

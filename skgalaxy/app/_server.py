@@ -1,0 +1,255 @@
+"""The labelling web page of a hunt: a FastAPI app over a HuntSession."""
+
+import io
+import secrets
+import socket
+import threading
+import webbrowser
+from pathlib import Path
+
+import numpy as np
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+
+from ..active import NOT_INTERESTING, validate_label
+
+__all__ = ["create_app", "display_png", "serve"]
+
+STATIC = Path(__file__).with_name("static")
+
+
+def _page():
+    """The page with its style and script inlined: one request, one token."""
+    html = (STATIC / "index.html").read_text()
+    html = html.replace("/*STYLE*/", (STATIC / "style.css").read_text())
+    return html.replace("/*SCRIPT*/", (STATIC / "app.js").read_text())
+
+
+def display_png(image, size=None):
+    """Render one NHWC image as a PNG for the eye.
+
+    uint8 images are shown as stored; float images get a display stretch:
+    their 0.5th to 99.5th percentiles mapped onto black to white through an
+    arcsinh curve. Single-band images are grey; more than three bands show
+    the first three.
+
+    Parameters
+    ----------
+    image : array-like of shape (H, W, C)
+        The image.
+    size : int or None, default=None
+        Side of the square PNG (nearest-neighbour upscaling); None keeps the
+        image's size.
+
+    Returns
+    -------
+    png : bytes
+        The PNG file's content.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalaxy.app import display_png
+    >>> display_png(np.zeros((8, 8, 3), np.uint8))[:4]
+    b'\\x89PNG'
+    """
+    from PIL import Image
+
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.dtype != np.uint8:
+        values = np.nan_to_num(image.astype(np.float64))
+        low, high = np.percentile(values, [0.5, 99.5])
+        scaled = np.clip((values - low) / max(high - low, 1e-12), 0, 1)
+        image = np.rint(255 * np.arcsinh(10 * scaled) / np.arcsinh(10)).astype(np.uint8)
+    image = image[..., 0] if image.shape[-1] in (1, 2) else image[..., :3]
+    picture = Image.fromarray(np.ascontiguousarray(image))
+    if size is not None:
+        picture = picture.resize((size, size), Image.Resampling.NEAREST)
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
+
+
+class LabelIn(BaseModel):
+    index: int
+    label: str | None
+
+
+class InterestIn(BaseModel):
+    interest: dict[str, float] | None
+
+
+def _classes(session):
+    """Label buttons: the model's first classes, those named since, 'not interesting'.
+
+    In the order they were first named, so a key keeps its class all hunt long.
+    """
+    hunter = session.hunter_
+    first = getattr(hunter, "initial_classes_", [])
+    names = dict.fromkeys(str(c) for c in [*first, *session.label_names()])
+    names.pop(NOT_INTERESTING, None)
+    names.pop(str(hunter.reserve_label), None)
+    return [*names, NOT_INTERESTING]
+
+
+def create_app(session, token):
+    """Build the web app of a hunt.
+
+    Every request must carry ``token`` (as ``?token=`` or the
+    ``X-Hunt-Token`` header) or is refused with 403. The app opens no file
+    the browser names: images are served by their index in the session's
+    pool, labels are checked by :func:`~skgalaxy.active.validate_label` and
+    committed before the answer says they are saved.
+
+    Parameters
+    ----------
+    session : skgalaxy.active.HuntSession
+        The hunt the page shows and drives.
+    token : str
+        The secret of this server.
+
+    Returns
+    -------
+    app : fastapi.FastAPI
+        The application (serve it with uvicorn, or :func:`serve`).
+
+    Examples
+    --------
+    >>> from skgalaxy.app import create_app
+    >>> app = create_app(session, token="secret")  # doctest: +SKIP
+    """
+    app = FastAPI(
+        title="skgalaxy hunt", docs_url=None, redoc_url=None, openapi_url=None
+    )
+    busy = threading.Lock()
+
+    def authorised(request: Request):
+        given = request.query_params.get("token") or request.headers.get("x-hunt-token")
+        if not given or not secrets.compare_digest(given, token):
+            raise HTTPException(status_code=403, detail="missing or wrong token")
+
+    guarded = [Depends(authorised)]
+
+    def state():
+        pending = session.query()
+        given = session.labels()
+        latest = dict(zip(given["index"], given["label"]))
+        history = session.history()
+        history["new_classes"] = [
+            ", ".join(map(str, c)) for c in history["new_classes"]
+        ]
+        return {
+            "round": session.round_ + 1,
+            "n_pool": len(session.X),
+            "queries": [
+                {"index": int(i), "label": latest.get(int(i))} for i in pending
+            ],
+            "classes": _classes(session),
+            "interest": session.interest,
+            "effective_interest": session.effective_interest(),
+            "history": history.astype(object)
+            .where(history.notna(), None)
+            .to_dict(orient="records"),
+        }
+
+    html = _page()
+
+    @app.get("/", dependencies=guarded, response_class=HTMLResponse)
+    def page():
+        return html
+
+    @app.get("/api/state", dependencies=guarded)
+    def get_state():
+        return state()
+
+    @app.get("/api/image/{index}.png", dependencies=guarded)
+    def image(index: int, size: int | None = None):
+        if not 0 <= index < len(session.X):
+            raise HTTPException(status_code=404, detail="no such image")
+        if size is not None and not 8 <= size <= 1024:
+            raise HTTPException(status_code=422, detail="size must be in [8, 1024]")
+        return Response(
+            display_png(session.X[index], size),
+            media_type="image/png",
+            headers={"Cache-Control": "private, max-age=3600"},
+        )
+
+    @app.post("/api/label", dependencies=guarded)
+    def post_label(body: LabelIn):
+        if body.index not in set(session.pending().tolist()):
+            raise HTTPException(
+                status_code=422, detail="only this round's galaxies can be labelled"
+            )
+        try:
+            label = validate_label(body.label)
+        except (TypeError, ValueError) as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        session.label(body.index, label)
+        return {"index": body.index, "label": label, "saved": True}
+
+    @app.post("/api/interest", dependencies=guarded)
+    def post_interest(body: InterestIn):
+        try:
+            session.set_interest(body.interest)
+        except (TypeError, ValueError) as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        return state()
+
+    @app.post("/api/round", dependencies=guarded)
+    def next_round():
+        if not busy.acquire(blocking=False):
+            raise HTTPException(status_code=409, detail="a round is being taught")
+        try:
+            session.teach()
+        finally:
+            busy.release()
+        return state()
+
+    @app.get("/api/export.csv", dependencies=guarded)
+    def export():
+        return Response(
+            session.labels().to_csv(index=False),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="labels.csv"'},
+        )
+
+    return app
+
+
+def serve(session, *, host="127.0.0.1", port=0, token=None, open_browser=True):
+    """Serve the labelling page of ``session`` until interrupted.
+
+    Parameters
+    ----------
+    session : skgalaxy.active.HuntSession
+        The hunt.
+    host : str, default="127.0.0.1"
+        The address to bind: this machine only, unless told otherwise.
+    port : int, default=0
+        The port; 0 picks a free one.
+    token : str or None, default=None
+        The secret every request must carry; None draws one.
+    open_browser : bool, default=True
+        Open the page in the default browser, where there is one.
+
+    Examples
+    --------
+    >>> from skgalaxy.app import serve
+    >>> serve(session, port=8765)  # doctest: +SKIP
+    """
+    import uvicorn
+
+    token = token or secrets.token_urlsafe(16)
+    app = create_app(session, token)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    url = f"http://{host}:{listener.getsockname()[1]}/?token={token}"
+    print(f"Labelling page: {url}", flush=True)
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.run(sockets=[listener])
