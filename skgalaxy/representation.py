@@ -92,8 +92,8 @@ class FlowVAETransformer(
         Encoder channels per stage; the decoder mirrors them.
     batch_size : int, default=64
         Training mini-batch size.
-    max_epochs : int, default=30
-        Training epochs.
+    max_epochs : int, default=10
+        Training epochs (see the user guide for fit times).
     lr : float, default=1e-3
         AdamW learning rate.
     weight_decay : float, default=0.0
@@ -155,7 +155,7 @@ class FlowVAETransformer(
         flow_hidden=64,
         filters=(32, 64, 128),
         batch_size=64,
-        max_epochs=30,
+        max_epochs=10,
         lr=1e-3,
         weight_decay=0.0,
         image_shape=None,
