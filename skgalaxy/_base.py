@@ -27,6 +27,7 @@ __all__ = [
     "TORCH_PARAMETER_CONSTRAINTS",
     "TorchEstimatorMixin",
     "TrainingNet",
+    "TrainingProgress",
     "batch_loader",
     "check_filters",
     "cosine_schedule",
@@ -130,6 +131,34 @@ class FiniteLoss(Callback):
         )
 
 
+class TrainingProgress(Callback):
+    """A tqdm bar over every training batch of every epoch, with the time left.
+
+    Its postfix shows the epoch and the last epoch's training loss.
+    """
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        from tqdm.auto import tqdm
+
+        batches = -(-len(X) // net.batch_size) if net.batch_size > 0 else 1
+        self.bar_ = tqdm(total=net.max_epochs * batches, unit="batch", desc="training")
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and getattr(self, "bar_", None) is not None:
+            self.bar_.update(1)
+
+    def on_epoch_end(self, net, **kwargs):
+        if getattr(self, "bar_", None) is not None:
+            self.bar_.set_postfix(
+                epoch=len(net.history), loss=f"{net.history[-1, 'train_loss']:.4g}"
+            )
+
+    def on_train_end(self, net, **kwargs):
+        if getattr(self, "bar_", None) is not None:
+            self.bar_.close()
+            self.bar_ = None
+
+
 class _StopTraining(KeyboardInterrupt):
     """A callback's request to end training (not the user's Ctrl-C)."""
 
@@ -214,6 +243,8 @@ def make_net(net_class, module, *, device, verbose, batch_size, **params):
     device : str
         A resolved device (see :func:`resolve_device`).
     verbose : int
+        0: silent; 1: a :class:`TrainingProgress` bar; 2 or more: skorch's
+        per-epoch table as well.
     batch_size : int
     **params
         Any other skorch parameter (criterion, optimizer, callbacks, ...).
@@ -228,9 +259,17 @@ def make_net(net_class, module, *, device, verbose, batch_size, **params):
         "train_split": None,
     }
     params = {**defaults, **params}
-    params["callbacks"] = [*params.get("callbacks", []), ("finite_loss", FiniteLoss())]
+    callbacks = [*params.get("callbacks", []), ("finite_loss", FiniteLoss())]
+    if int(verbose) == 1:
+        callbacks.append(("progress", TrainingProgress()))
+    params["callbacks"] = callbacks
+    # verbose=1: the progress bar alone; 2 or more: skorch's epoch table too.
     return net_class(
-        module, device=device, verbose=int(verbose), batch_size=batch_size, **params
+        module,
+        device=device,
+        verbose=max(int(verbose) - 1, 0),
+        batch_size=batch_size,
+        **params,
     )
 
 
@@ -270,22 +309,19 @@ class TorchEstimatorMixin:
     def _fit_device(self):
         return resolve_device(self.device)
 
-    def _fit_net(self, net_class, module, X, y=None, *, seed=None, **params):
-        """Build ``net_`` from the module class and train it, seeded.
+    def _net_spec(self):
+        """``(net_class, module_class, skorch params)`` of this estimator's net.
 
-        The estimator's ``device``, ``verbose``, ``batch_size``, ``max_epochs``
-        and ``lr`` fill in the net; ``params`` add the rest. Weights are
-        initialised from ``seed`` (under :func:`torch_seed`); shuffling,
-        augmentation and dropout draw from this thread's generator seeded
-        with ``seed``, so the same seed gives the same model whatever runs
-        in other threads. The last partial batch is dropped when there is
-        more than one batch, so BatchNorm never sees a batch of one. Sets
-        ``net_`` and ``n_iter_``.
+        Built from parameters and fitted attributes alone, so that a saved
+        model's net can be rebuilt (see :mod:`skgalaxy.io`) before its
+        weights are loaded.
         """
-        device = self._fit_device()
-        seed = draw_seed(self.random_state) if seed is None else seed
-        params.setdefault("iterator_train__drop_last", len(X) > self.batch_size)
-        net = make_net(
+        raise NotImplementedError
+
+    def _make_net(self, device, **extra):
+        """An uninitialised net from :meth:`_net_spec`, ``extra`` on top."""
+        net_class, module, params = self._net_spec()
+        return make_net(
             net_class,
             module,
             device=device,
@@ -293,13 +329,38 @@ class TorchEstimatorMixin:
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
             lr=self.lr,
-            **params,
+            **{**params, **extra},
         )
+
+    def _fit_net(self, X, y=None, *, seed=None, **extra):
+        """Build ``net_`` from :meth:`_net_spec` and train it, seeded.
+
+        ``extra`` adds training-only skorch parameters (a validation split,
+        say). Weights are initialised from ``seed`` (under
+        :func:`torch_seed`); shuffling, augmentation and dropout draw from
+        this thread's generator seeded with ``seed``, so the same seed gives
+        the same model whatever runs in other threads. The last partial batch
+        is dropped when there is more than one batch, so BatchNorm never sees
+        a batch of one. Sets ``net_`` and ``n_iter_``.
+        """
+        device = self._fit_device()
+        seed = draw_seed(self.random_state) if seed is None else seed
+        extra.setdefault("iterator_train__drop_last", len(X) > self.batch_size)
+        net = self._make_net(device, **extra)
         with torch_seed(seed, device):
             net.initialize()
         self._train_net(net, X, y, seed=seed)
         self.net_ = net
         return self
+
+    def _restore_net(self, module_state):
+        """Rebuild ``net_`` on the CPU around a saved module state dict."""
+        net = self._make_net("cpu")
+        with torch_seed(0):
+            net.initialize()
+        net.module_.load_state_dict(module_state)
+        net.module_.eval()
+        self.net_ = net
 
     def _train_net(self, net, X, y=None, *, seed, epochs=None):
         """Train ``net`` (further) for ``epochs`` (default ``max_epochs``), seeded.

@@ -78,6 +78,11 @@ def _class_table(data):
     )
 
 
+def _progress(args):
+    """The estimators' ``verbose``: a progress bar unless ``--quiet``."""
+    return 0 if args.quiet else 1
+
+
 def run_demo(args):
     """Classifier, flow VAE, CAE and a short AHUNT hunt; figures and report.md."""
     from .preprocessing import ArcsinhScaler
@@ -139,7 +144,7 @@ def _demo_classifier(data, args, report):
     model = make_pipeline(
         ArcsinhScaler(),
         GalaxyCNNClassifier(
-            max_epochs=epochs, random_state=args.random_state, verbose=int(args.verbose)
+            max_epochs=epochs, random_state=args.random_state, verbose=_progress(args)
         ),
     )
     print(
@@ -193,7 +198,7 @@ def _demo_flow_vae(data, args, report):
         n_components=16,
         max_epochs=epochs,
         random_state=args.random_state,
-        verbose=int(args.verbose),
+        verbose=_progress(args),
     )
     print(
         f"\nFlowVAETransformer: training on {len(X_train)} images, {epochs} epochs ..."
@@ -265,7 +270,7 @@ def _demo_cae(anomalies, args, report):
     cae = make_pipeline(
         ArcsinhScaler(),
         CAEAnomalyDetector(
-            max_epochs=epochs, random_state=args.random_state, verbose=int(args.verbose)
+            max_epochs=epochs, random_state=args.random_state, verbose=_progress(args)
         ),
     )
     print(
@@ -325,7 +330,14 @@ def _demo_hunt(anomalies, scaler, vae, args, report):
         "(the oracle reveals the true kinds) ..."
     )
     results, seconds = _timed(
-        simulate_hunt, hunters, labels, initial, nights, interest_labels=interest, k=20
+        simulate_hunt,
+        hunters,
+        labels,
+        initial,
+        nights,
+        interest_labels=interest,
+        k=20,
+        verbose=_progress(args),
     )
     final = results[results["round"] == n_nights].set_index("method")
     for method, row in final.iterrows():

@@ -147,7 +147,8 @@ class GalaxyCNNClassifier(
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, augmentation and the validation split.
     verbose : int, default=0
-        Print skorch's per-epoch table when > 0.
+        0: silent; 1: a progress bar over the training batches with the time
+        left; 2 or more: skorch's per-epoch table as well.
 
     Attributes
     ----------
@@ -157,6 +158,8 @@ class GalaxyCNNClassifier(
         The trained net; its module is ``net_.module_``.
     n_iter_ : int
         Epochs trained.
+    class_weight_ : ndarray of shape (n_classes,) or None
+        The loss weight of each class of ``classes_`` (mean 1).
     image_shape_ : tuple of int
         ``(height, width, channels)`` of the training images.
     input_ndim_ : int
@@ -291,6 +294,35 @@ class GalaxyCNNClassifier(
             )
         return callbacks
 
+    def _net_spec(self):
+        optimizer, optimizer_args = _OPTIMIZERS[self.optimizer]
+        weights = self.class_weight_
+        return (
+            TrainingNet,
+            GalaxyCNN,
+            {
+                "criterion": torch.nn.CrossEntropyLoss,
+                "criterion__weight": None
+                if weights is None
+                else torch.as_tensor(weights),
+                "criterion__label_smoothing": self.label_smoothing,
+                "optimizer": optimizer,
+                "optimizer__weight_decay": self.weight_decay,
+                **{f"optimizer__{k}": v for k, v in optimizer_args.items()},
+                "module__in_channels": self.image_shape_[-1],
+                "module__n_classes": len(self.classes_),
+                "module__filters": check_filters(self.filters),
+                "module__kernel_size": self.kernel_size,
+                "module__convs_per_block": self.convs_per_block,
+                "module__dense_units": self.dense_units,
+                "module__dropout": self.dropout,
+                "module__augment": self.augment,
+                "module__flips": self.flips,
+                "module__max_shift": self.max_shift if self.augment else 0,
+                "module__input_noise": self.input_noise,
+            },
+        )
+
     def _train_split(self, y_indices, seed):
         """skorch's stratified ``ValidSplit`` when early stopping, else None."""
         if not self.early_stopping:
@@ -325,37 +357,18 @@ class GalaxyCNNClassifier(
         self : GalaxyCNNClassifier
             The fitted classifier.
         """
-        filters = check_filters(self.filters)
+        check_filters(self.filters)
         images = self._image_batches(X, reset=True)
         y_indices = self._validate_targets(images, y)
         seed = draw_seed(self.random_state)
-        optimizer, optimizer_args = _OPTIMIZERS[self.optimizer]
         weights = _class_weights(self.class_weight, self.classes_, y_indices)
+        self.class_weight_ = None if weights is None else weights.numpy()
         self._fit_net(
-            TrainingNet,
-            GalaxyCNN,
             images,
             torch.from_numpy(y_indices),
             seed=seed,
-            criterion=torch.nn.CrossEntropyLoss,
-            criterion__weight=weights,
-            criterion__label_smoothing=self.label_smoothing,
-            optimizer=optimizer,
-            optimizer__weight_decay=self.weight_decay,
-            **{f"optimizer__{k}": v for k, v in optimizer_args.items()},
             train_split=self._train_split(y_indices, seed),
             callbacks=self._callbacks(),
-            module__in_channels=self.image_shape_[-1],
-            module__n_classes=len(self.classes_),
-            module__filters=filters,
-            module__kernel_size=self.kernel_size,
-            module__convs_per_block=self.convs_per_block,
-            module__dense_units=self.dense_units,
-            module__dropout=self.dropout,
-            module__augment=self.augment,
-            module__flips=self.flips,
-            module__max_shift=self.max_shift if self.augment else 0,
-            module__input_noise=self.input_noise,
         )
         return self
 

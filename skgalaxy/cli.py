@@ -46,17 +46,49 @@ def _load_labelled(path, need_labels):
     return data
 
 
+def _save(model, path):
+    """Save in the safe format, or with joblib for a ``.joblib``/``.pkl`` path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in (".joblib", ".pkl"):
+        import joblib
+
+        joblib.dump(model, path)
+    else:
+        from .io import save_model
+
+        save_model(model, path)
+
+
+def _load(path):
+    """A model from the safe format, or from joblib for a ``.joblib``/``.pkl`` path.
+
+    A joblib file is a program: the commands' help says to load only files
+    from people you trust.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file {path}")
+    if path.suffix.lower() in (".joblib", ".pkl"):
+        import joblib
+
+        try:
+            return joblib.load(path)
+        except Exception as exc:
+            raise ValueError(f"{path} is not a joblib model file: {exc}") from exc
+    from .io import load_model
+
+    return load_model(path)
+
+
 def _run_train(args):
     import importlib
 
-    import joblib
     from sklearn.pipeline import make_pipeline
 
     from .preprocessing import ArcsinhScaler
 
     module, name, supervised = MODELS[args.model]
     data = _load_labelled(args.data, supervised)
-    params = {"random_state": args.random_state, "verbose": int(args.verbose)}
+    params = {"random_state": args.random_state, "verbose": 0 if args.quiet else 1}
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
     estimator = getattr(importlib.import_module(module), name)(**params)
@@ -66,58 +98,65 @@ def _run_train(args):
         y = np.asarray(data.target_names)[data.target]
     print(f"training {name} on {len(data.images)} images from {args.data} ...")
     model.fit(data.images, y)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, args.out)
+    _save(model, args.out)
     print(f"wrote {args.out}")
     return 0
 
 
-def _predictions(model, images):
-    """A table of what the fitted model says about each image."""
-    import pandas as pd
-
-    table = pd.DataFrame({"index": np.arange(len(images))})
-    if (
-        hasattr(model, "predict_proba")
-        and hasattr(model, "classes_")
-        and not hasattr(model, "score_samples")
-    ):
-        proba = model.predict_proba(images)
-        table["prediction"] = model.classes_[proba.argmax(axis=1)]
-        for i, name in enumerate(model.classes_):
-            table[f"proba_{name}"] = proba[:, i]
-    elif hasattr(model, "score_samples") and hasattr(model, "decision_function"):
-        scores = model.score_samples(images)
-        table["score_samples"] = scores
-        table["anomaly_score"] = -scores
-        table["outlier"] = model.predict(images)
-    elif hasattr(model, "transform"):
-        codes = model.transform(images)
-        for i in range(codes.shape[1]):
-            table[f"z{i}"] = codes[:, i]
-    else:
-        table["prediction"] = model.predict(images)
-    return table
-
-
 def _run_predict(args):
-    import joblib
-
     from .datasets import load_images
+    from .scoring import prediction_table
 
-    if not args.model.is_file():
-        raise FileNotFoundError(f"No model file {args.model}")
-    try:
-        model = joblib.load(args.model)
-    except Exception as exc:
-        raise ValueError(f"{args.model} is not a joblib model file: {exc}") from exc
+    model = _load(args.model)
     data = load_images(args.data)
-    table = _predictions(model, data.images)
+    table = prediction_table(model, data.images)
     if args.out is None:
         print(table.to_csv(index=False), end="")
     else:
         table.to_csv(args.out, index=False)
         print(f"wrote {len(table)} rows to {args.out}")
+    return 0
+
+
+def _run_score(args):
+    from .scoring import score_survey
+
+    if args.data.suffix.lower() not in (".h5", ".hdf5"):
+        raise ValueError(f"--data must be an HDF5 file of images, got {args.data}.")
+    if not args.data.is_file():
+        raise FileNotFoundError(f"No image file at {args.data}.")
+    if args.workers < 1 or args.batch_size < 1:
+        raise ValueError("--workers and --batch-size must be positive.")
+    if args.workers > 1 and args.model.suffix.lower() in (".joblib", ".pkl"):
+        raise ValueError("--workers > 1 needs a safe model file (skgalaxy train).")
+    model = _load(args.model) if args.workers == 1 else args.model
+    if not args.model.is_file():
+        raise FileNotFoundError(f"No model file {args.model}")
+    client = cluster = None
+    if args.workers > 1:
+        from dask.distributed import Client, LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    try:
+        out = score_survey(
+            model,
+            args.data,
+            args.out,
+            chunk_size=args.batch_size,
+            client=client,
+            progress=not args.quiet,
+        )
+    finally:
+        if client is not None:
+            client.close()
+            cluster.close()
+    print(f"wrote {out}")
     return 0
 
 
@@ -244,9 +283,7 @@ def build_parser():
         help="small data and few epochs: finishes in minutes",
     )
     demo.add_argument("--random-state", type=int, default=0)
-    demo.add_argument(
-        "-v", "--verbose", action="store_true", help="show per-epoch training progress"
-    )
+    demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(handler=_run_demo)
 
     fetch = commands.add_parser("fetch", help="download and cache a data set")
@@ -258,29 +295,55 @@ def build_parser():
     fetch.set_defaults(handler=_run_fetch)
 
     train = commands.add_parser(
-        "train", help="fit ArcsinhScaler + MODEL on images and save it with joblib"
+        "train",
+        help="fit ArcsinhScaler + MODEL on images and save it (safe format)",
+        description=(
+            "Fit ArcsinhScaler + MODEL on images and save it. The file is in "
+            "skgalaxy's safe format (no pickle) unless --out ends in .joblib."
+        ),
     )
     train.add_argument("model", choices=sorted(MODELS))
     train.add_argument("--data", type=Path, required=True, help=".npz or .h5 images")
-    train.add_argument("--out", type=Path, required=True, help="model.joblib")
+    train.add_argument(
+        "--out", type=Path, required=True, help="model.skgalaxy (or model.joblib)"
+    )
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--random-state", type=int, default=0)
-    train.add_argument("-v", "--verbose", action="store_true")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_run_train)
 
     predict = commands.add_parser(
         "predict",
         help="apply a saved model to images; write a CSV",
         description=(
-            "Apply a saved model to images and write a CSV. A joblib model file "
-            "is a program: loading it runs code from the file. Load only files "
-            "you made yourself or that come from someone you trust."
+            "Apply a saved model to images and write a CSV. Model files in "
+            "skgalaxy's safe format (from skgalaxy train) hold no code. A joblib "
+            "model file (.joblib) is a program: loading it runs code from the "
+            "file. Load .joblib files only if you made them yourself or they come "
+            "from someone you trust."
         ),
     )
     predict.add_argument("model", type=Path, help="a file from skgalaxy train")
     predict.add_argument("--data", type=Path, required=True, help=".npz or .h5 images")
     predict.add_argument("--out", type=Path, default=None, help="CSV (default: stdout)")
     predict.set_defaults(handler=_run_predict)
+
+    score = commands.add_parser(
+        "score",
+        help="score a survey larger than memory into resumable Parquet parts",
+        description=(
+            "Apply a saved model to the images of an HDF5 file chunk by chunk, "
+            "writing one Parquet part per chunk into --out. Run the same command "
+            "again after an interruption: only missing parts are computed."
+        ),
+    )
+    score.add_argument("model", type=Path, help="a model file from skgalaxy train")
+    score.add_argument("--data", type=Path, required=True, help="HDF5 file of images")
+    score.add_argument("--out", type=Path, required=True, help="scores.parquet folder")
+    score.add_argument("--workers", type=int, default=1, help="dask workers")
+    score.add_argument("--batch-size", type=int, default=4096, help="images per part")
+    score.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    score.set_defaults(handler=_run_score)
 
     hunt = commands.add_parser(
         "hunt",

@@ -104,7 +104,8 @@ class FlowVAETransformer(
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and the reparameterisation noise.
     verbose : int, default=0
-        Print skorch's per-epoch table when > 0.
+        0: silent; 1: a progress bar over the training batches with the time
+        left; 2 or more: skorch's per-epoch table as well.
 
     Attributes
     ----------
@@ -179,6 +180,26 @@ class FlowVAETransformer(
         self.random_state = random_state
         self.verbose = verbose
 
+    def _net_spec(self):
+        return (
+            _ELBONet,
+            FlowVAE,
+            {
+                "beta": self.beta,
+                "warmup_epochs": self.kl_warmup_epochs,
+                "criterion": torch.nn.Identity,  # the loss is the ELBO (get_loss)
+                "optimizer": torch.optim.AdamW,
+                "optimizer__weight_decay": self.weight_decay,
+                "module__in_channels": self.image_shape_[-1],
+                "module__image_size": self.image_shape_[:2],
+                "module__filters": check_filters(self.filters),
+                "module__n_components": self.n_components,
+                "module__flow": self.flow,
+                "module__flow_transforms": self.flow_transforms,
+                "module__flow_hidden": self.flow_hidden,
+            },
+        )
+
     @keep_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -196,25 +217,9 @@ class FlowVAETransformer(
         self : FlowVAETransformer
             The fitted transformer.
         """
-        filters = check_filters(self.filters)
+        check_filters(self.filters)
         X_t = self._image_batches(X, reset=True, min_samples=2)
-        self._fit_net(
-            _ELBONet,
-            FlowVAE,
-            X_t,
-            beta=self.beta,
-            warmup_epochs=self.kl_warmup_epochs,
-            criterion=torch.nn.Identity,  # the loss is the ELBO (get_loss)
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=self.weight_decay,
-            module__in_channels=self.image_shape_[-1],
-            module__image_size=self.image_shape_[:2],
-            module__filters=filters,
-            module__n_components=self.n_components,
-            module__flow=self.flow,
-            module__flow_transforms=self.flow_transforms,
-            module__flow_hidden=self.flow_hidden,
-        )
+        self._fit_net(X_t)
         return self
 
     def transform(self, X):

@@ -137,11 +137,16 @@ def test_no_augmentation_and_no_flips(galaxies):
     assert clf.net_.module_.augment.max_shift == 0
 
 
-def test_verbose_prints_the_epoch_table(galaxies, capsys):
+def test_verbose_shows_a_progress_bar_then_the_epoch_table(galaxies, capsys):
     X, y = galaxies
     TINY["clf"]().fit(X, y)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
     TINY["clf"](verbose=1).fit(X, y)
+    shown = capsys.readouterr()
+    assert "train_loss" not in shown.out
+    # 96 images in batches of 16, 3 epochs: 18 batches, with the time left.
+    assert "training" in shown.err and "18/18" in shown.err and "<" in shown.err
+    TINY["clf"](verbose=2).fit(X, y)
     assert "train_loss" in capsys.readouterr().out
 
 

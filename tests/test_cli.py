@@ -105,18 +105,20 @@ def cutouts(tmp_path):
     ],
 )
 def test_train_then_predict(cutouts, tmp_path, capsys, model, columns):
-    import joblib
     import pandas as pd
 
-    saved = tmp_path / "model.joblib"
+    from skgalaxy.io import load_model
+
+    saved = tmp_path / "model.skgalaxy"
     args = ["train", model, "--data", str(cutouts), "--out", str(saved)]
     assert main([*args, "--epochs", "2"]) == 0
     assert saved.is_file()
+    assert "training" in capsys.readouterr().err  # the progress bar, by default
     csv = tmp_path / "predictions.csv"
     assert main(["predict", str(saved), "--data", str(cutouts), "--out", str(csv)]) == 0
     table = pd.read_csv(csv)
     assert list(table.columns) == columns and len(table) == 30
-    fitted = joblib.load(saved)
+    fitted = load_model(saved)
     images = load_images(cutouts).images  # as the command reads them
     if model == "classifier":
         np.testing.assert_array_equal(table["prediction"], fitted.predict(images))
@@ -128,6 +130,47 @@ def test_train_then_predict(cutouts, tmp_path, capsys, model, columns):
     assert capsys.readouterr().out.startswith(",".join(columns))
 
 
+def test_train_quiet_and_joblib_on_request(cutouts, tmp_path, capsys):
+    import joblib
+
+    saved = tmp_path / "model.joblib"
+    args = ["train", "cae", "--data", str(cutouts), "--out", str(saved), "--quiet"]
+    assert main([*args, "--epochs", "1"]) == 0
+    assert capsys.readouterr().err == ""
+    assert joblib.load(saved).steps[-1][1].n_iter_ == 1
+
+
+def test_score_a_survey_file_and_resume(cutouts, tmp_path, capsys):
+    import h5py
+    import pandas as pd
+
+    images = load_images(cutouts).images
+    survey = tmp_path / "survey.h5"
+    with h5py.File(survey, "w") as f:
+        f["images"] = np.concatenate([images] * 3)  # 90 images
+    model = tmp_path / "cae.skgalaxy"
+    train = ["train", "cae", "--data", str(cutouts), "--out", str(model), "-q"]
+    assert main([*train, "--epochs", "1"]) == 0
+    out = tmp_path / "scores.parquet"
+    command = ["score", str(model), "--data", str(survey), "--out", str(out)]
+    assert main([*command, "--batch-size", "40", "-q"]) == 0
+    parts = sorted(p.name for p in out.glob("part-*.parquet"))
+    assert parts == [f"part-00000{i}.parquet" for i in range(3)]
+    assert (out / "_SUCCESS").is_file()
+    table = pd.read_parquet(out)
+    assert list(table["index"]) == list(range(90))
+    np.testing.assert_allclose(
+        table["score_samples"][:30], table["score_samples"][60:], rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="another run"):
+        from skgalaxy.scoring import score_survey
+
+        score_survey(str(model), survey, out, chunk_size=30, progress=False)
+    assert main([*command, "--batch-size", "0"]) == 1
+    assert main(["score", str(model), "--data", str(cutouts), "--out", "x"]) == 1
+    assert "HDF5" in capsys.readouterr().err
+
+
 def test_train_and_predict_errors(cutouts, tmp_path, capsys):
     missing = tmp_path / "absent.npz"
     assert main(["train", "cae", "--data", str(missing), "--out", "m.joblib"]) == 1
@@ -136,6 +179,10 @@ def test_train_and_predict_errors(cutouts, tmp_path, capsys):
     not_a_model.write_text("hello")
     assert main(["predict", str(not_a_model), "--data", str(cutouts)]) == 1
     assert "not a joblib model" in capsys.readouterr().err
+    not_safe = tmp_path / "model.skgalaxy"
+    not_safe.write_text("hello")
+    assert main(["predict", str(not_safe), "--data", str(cutouts)]) == 1
+    assert "not a skgalaxy model file" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "no.joblib"), "--data", str(cutouts)]) == 1
     assert "No model file" in capsys.readouterr().err
     unlabelled = tmp_path / "unlabelled.npz"

@@ -77,6 +77,9 @@ def test_docstring_has_numpydoc_sections(cls):
 PUBLIC_MODULES = [
     "skgalaxy",
     "skgalaxy.active",
+    "skgalaxy.app",
+    "skgalaxy.io",
+    "skgalaxy.scoring",
     "skgalaxy.cli",
     "skgalaxy.datasets",
     "skgalaxy.metrics",

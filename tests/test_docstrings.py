@@ -11,6 +11,7 @@ from numpydoc.docscrape import ClassDoc  # noqa: E402
 PUBLIC_MODULES = [
     "skgalaxy",
     "skgalaxy.active",
+    "skgalaxy.app",
     "skgalaxy.anomaly",
     "skgalaxy.classification",
     "skgalaxy.cli",
@@ -20,6 +21,7 @@ PUBLIC_MODULES = [
     "skgalaxy.plotting",
     "skgalaxy.preprocessing",
     "skgalaxy.representation",
+    "skgalaxy.scoring",
 ]
 
 # Ignored everywhere, as in scikit-learn: GL01/GL02 (blank-line placement),

@@ -190,7 +190,8 @@ class AHUNTDetector(
     random_state : int, RandomState instance or None, default=None
         Seeds the network, its training and the unsupervised start.
     verbose : int, default=0
-        Print skorch's per-epoch table when > 0.
+        0: silent; 1: a progress bar over the training batches with the time
+        left; 2 or more: skorch's per-epoch table as well.
 
     Attributes
     ----------
@@ -396,6 +397,19 @@ class AHUNTDetector(
             "input_noise": 0.1 if self.augment else 0.0,
         }
 
+    def _net_spec(self):
+        module, params = self._module_params()
+        return (
+            TrainingNet,
+            module,
+            {
+                "criterion": torch.nn.CrossEntropyLoss,
+                "optimizer": torch.optim.AdamW,
+                "optimizer__weight_decay": self.weight_decay,
+                **{f"module__{k}": v for k, v in params.items()},
+            },
+        )
+
     def _train(self, X_t, y, net):
         """Train on labelled rows ``X_t``, ``y`` (class indices): from scratch
         when ``net`` is None, else fine-tune ``net`` (a copy of ``net_``)."""
@@ -403,18 +417,7 @@ class AHUNTDetector(
         self.class_counts_ = np.bincount(y, minlength=len(self.classes_))
         X_b, y_b = self._balanced(X_t, y, seed)
         if net is None:
-            module, params = self._module_params()
-            self._fit_net(
-                TrainingNet,
-                module,
-                X_b,
-                y_b,
-                seed=seed,
-                criterion=torch.nn.CrossEntropyLoss,
-                optimizer=torch.optim.AdamW,
-                optimizer__weight_decay=self.weight_decay,
-                **{f"module__{k}": v for k, v in params.items()},
-            )
+            self._fit_net(X_b, y_b, seed=seed)
             return
         self._train_net(net, X_b, y_b, seed=seed, epochs=self.epochs_per_round)
         self.net_ = net

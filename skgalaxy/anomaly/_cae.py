@@ -123,7 +123,8 @@ class CAEAnomalyDetector(
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, augmentation and the latent mixture.
     verbose : int, default=0
-        Print skorch's per-epoch table when > 0.
+        0: silent; 1: a progress bar over the training batches with the time
+        left; 2 or more: skorch's per-epoch table as well.
 
     Attributes
     ----------
@@ -210,6 +211,23 @@ class CAEAnomalyDetector(
         self.random_state = random_state
         self.verbose = verbose
 
+    def _net_spec(self):
+        return (
+            _ReconstructionNet,
+            ConvAutoencoder,
+            {
+                "criterion": torch.nn.Identity,  # the loss is in get_loss
+                "optimizer": torch.optim.AdamW,
+                "optimizer__weight_decay": self.weight_decay,
+                "callbacks": [("lr_schedule", cosine_schedule(self.max_epochs))],
+                "module__in_channels": self.image_shape_[-1],
+                "module__image_size": self.image_shape_[:2],
+                "module__filters": check_filters(self.filters),
+                "module__n_components": self.n_components,
+                "module__augment": self.augment,
+            },
+        )
+
     @keep_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -227,22 +245,9 @@ class CAEAnomalyDetector(
         self : CAEAnomalyDetector
             The fitted detector.
         """
-        filters = check_filters(self.filters)
+        check_filters(self.filters)
         X_t = self._image_batches(X, reset=True, min_samples=2)
-        self._fit_net(
-            _ReconstructionNet,
-            ConvAutoencoder,
-            X_t,
-            criterion=torch.nn.Identity,  # the loss is in get_loss
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=self.weight_decay,
-            callbacks=[("lr_schedule", cosine_schedule(self.max_epochs))],
-            module__in_channels=self.image_shape_[-1],
-            module__image_size=self.image_shape_[:2],
-            module__filters=filters,
-            module__n_components=self.n_components,
-            module__augment=self.augment,
-        )
+        self._fit_net(X_t)
         terms = self._score_terms(X_t)
         codes = terms["codes"]
         self.latent_density_ = make_pipeline(

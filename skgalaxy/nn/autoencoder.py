@@ -61,7 +61,7 @@ class ConvDecoder(nn.Module):
         self.out = nn.Conv2d(reversed_filters[-1], out_channels, 3, padding=1)
 
     def forward(self, z):
-        x = torch.relu(self.linear(z)).view(len(z), *self.start)
+        x = torch.relu(self.linear(z)).view(-1, *self.start)
         x = self.out(self.stages(x))
         height, width = self.image_size
         return x[:, :, :height, :width]

@@ -1,0 +1,538 @@
+"""Model files that hold no code, and ONNX export of the inference graphs.
+
+:func:`save_model` writes a fitted skgalaxy estimator, or a Pipeline of
+skgalaxy and scikit-learn steps, to one zip file: network weights as
+safetensors, parameters and fitted attributes as JSON and a numpy ``.npz``
+(read with ``allow_pickle=False``), scikit-learn parts with ``skops.io`` under
+an explicit list of trusted types, a format version and a SHA-256 checksum of
+every part. :func:`load_model` never unpickles anything: it rebuilds only
+classes on its allow-lists, refuses a file whose checksums do not match or
+that names anything else, and puts the weights on the CPU.
+
+:func:`export_onnx` writes the inference graph of a fitted estimator (or of
+``ArcsinhScaler`` followed by one) as ONNX, for onnxruntime and other
+runtimes: NHWC float32 images in, with a dynamic batch size.
+"""
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+
+__all__ = ["FORMAT_VERSION", "export_onnx", "load_model", "save_model"]
+
+FORMAT = "skgalaxy-model"
+#: The version of the file format :func:`save_model` writes.
+FORMAT_VERSION = 1
+
+#: The skgalaxy classes a model file may name.
+_ESTIMATORS = {
+    "ArcsinhScaler": "skgalaxy.preprocessing",
+    "GalaxyCNNClassifier": "skgalaxy.classification",
+    "FlowVAETransformer": "skgalaxy.representation",
+    "CAEAnomalyDetector": "skgalaxy.anomaly",
+    "AHUNTDetector": "skgalaxy.anomaly",
+}
+#: Types skops does not trust by default that scikit-learn parts need
+#: (the trees of an IsolationForest). Anything else untrusted is refused.
+TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
+
+
+def _estimator_class(name):
+    import importlib
+
+    if name not in _ESTIMATORS:
+        raise ValueError(f"The model file names an unknown estimator {name!r}.")
+    return getattr(importlib.import_module(_ESTIMATORS[name]), name)
+
+
+def _is_skgalaxy(obj):
+    return type(obj).__name__ in _ESTIMATORS and type(obj).__module__.startswith(
+        "skgalaxy"
+    )
+
+
+def _is_pipeline(obj):
+    from sklearn.pipeline import Pipeline
+
+    return isinstance(obj, Pipeline)
+
+
+def _is_sklearn(obj):
+    from sklearn.base import BaseEstimator
+
+    return isinstance(obj, BaseEstimator) and type(obj).__module__.startswith(
+        "sklearn."
+    )
+
+
+class _Writer:
+    """Collects the parts of a model file while its tree is encoded."""
+
+    def __init__(self):
+        self.arrays = {}
+        self.members = {}
+
+    def array(self, value):
+        key = f"a{len(self.arrays)}"
+        self.arrays[key] = value
+        return {"__array__": key}
+
+    def member(self, folder, suffix, data):
+        name = f"{folder}/{len(self.members)}.{suffix}"
+        self.members[name] = data
+        return name
+
+    def encode(self, value):
+        """A JSON-able tree for ``value``; arrays and binary parts set aside."""
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, np.generic):
+            return self.encode(value.item())
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            return value if np.isfinite(value) else {"__float__": repr(value)}
+        if isinstance(value, tuple):
+            return {"__tuple__": [self.encode(v) for v in value]}
+        if isinstance(value, list):
+            return [self.encode(v) for v in value]
+        if isinstance(value, dict):
+            return {
+                "__dict__": [[self.encode(k), self.encode(v)] for k, v in value.items()]
+            }
+        if isinstance(value, np.dtype):
+            return {"__dtype__": value.str}
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind in "biufcU":
+                return self.array(value)
+            return {
+                "__objects__": [self.encode(v) for v in value.ravel().tolist()],
+                "shape": list(value.shape),
+            }
+        if _is_skgalaxy(value):
+            return {"__estimator__": self.estimator(value)}
+        if _is_pipeline(value) and any(_is_skgalaxy(s) for _, s in value.steps):
+            return {"__pipeline__": self.pipeline(value)}
+        if _is_sklearn(value):
+            import skops.io
+
+            return {"__skops__": self.member("skops", "skops", skops.io.dumps(value))}
+        raise TypeError(
+            f"A {type(value).__name__} cannot be saved in a safe model file; save "
+            "this model with joblib instead (and load it only where you trust it)."
+        )
+
+    def estimator(self, est):
+        from safetensors.torch import save
+
+        attributes = {
+            k: v
+            for k, v in vars(est).items()
+            if k.endswith("_") and not k.startswith("_") and k != "net_"
+        }
+        node = {
+            "class": type(est).__name__,
+            "params": self.encode(est.get_params(deep=False)),
+            "attributes": self.encode(attributes),
+        }
+        net = getattr(est, "net_", None)
+        if net is None and hasattr(est, "net_"):
+            node["untrained"] = True
+        if net is not None:
+            state = {
+                k: v.detach().cpu().contiguous()
+                for k, v in net.module_.state_dict().items()
+            }
+            node["weights"] = self.member("weights", "safetensors", save(state))
+        return node
+
+    def pipeline(self, pipe):
+        params = pipe.get_params(deep=False)
+        params.pop("steps")
+        return {
+            "steps": [[name, self.encode(step)] for name, step in pipe.steps],
+            "params": self.encode(params),
+        }
+
+
+class _Reader:
+    """Rebuilds a model from the parts of a checked model file."""
+
+    def __init__(self, arrays, members):
+        self.arrays = arrays
+        self.members = members
+
+    def decode(self, node):
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, list):
+            return [self.decode(v) for v in node]
+        if not isinstance(node, dict) or len(node) not in (1, 2):
+            raise ValueError("The model file's tree is malformed.")
+        tag = next(iter(node))
+        value = node[tag]
+        if tag == "__float__":
+            return float(value)
+        if tag == "__tuple__":
+            return tuple(self.decode(v) for v in value)
+        if tag == "__dict__":
+            return {self._key(self.decode(k)): self.decode(v) for k, v in value}
+        if tag == "__dtype__":
+            return np.dtype(value)
+        if tag == "__array__":
+            return self.arrays[value]
+        if tag == "__objects__":
+            items = [self.decode(v) for v in value]
+            out = np.empty(len(items), dtype=object)
+            out[:] = items
+            return out.reshape(node["shape"])
+        if tag == "__estimator__":
+            return self.estimator(value)
+        if tag == "__pipeline__":
+            return self.pipeline(value)
+        if tag == "__skops__":
+            return self.skops(value)
+        raise ValueError(f"The model file holds an unknown kind of value {tag!r}.")
+
+    @staticmethod
+    def _key(key):
+        return key if not isinstance(key, list) else tuple(key)
+
+    def member(self, name):
+        if name not in self.members:
+            raise ValueError(f"The model file lacks its part {name!r}.")
+        return self.members[name]
+
+    def skops(self, name):
+        import skops.io
+
+        data = self.member(name)
+        untrusted = set(skops.io.get_untrusted_types(data=data)) - set(TRUSTED_TYPES)
+        if untrusted:
+            raise ValueError(
+                "The model file holds types skgalaxy does not trust: "
+                f"{sorted(untrusted)}."
+            )
+        return skops.io.loads(data, trusted=TRUSTED_TYPES)
+
+    def estimator(self, node):
+        from safetensors.torch import load
+
+        est = _estimator_class(node["class"])(**self.decode(node["params"]))
+        for key, value in self.decode(node["attributes"]).items():
+            if not (isinstance(key, str) and key.endswith("_")):
+                raise ValueError(f"The model file sets a strange attribute {key!r}.")
+            setattr(est, key, value)
+        if "weights" in node:
+            est._restore_net(load(self.member(node["weights"])))
+        elif node.get("untrained"):
+            est.net_ = None  # e.g. an AHUNTDetector before its first label
+        return est
+
+    def pipeline(self, node):
+        from sklearn.pipeline import Pipeline
+
+        steps = [(name, self.decode(step)) for name, step in node["steps"]]
+        return Pipeline(steps, **self.decode(node["params"]))
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def save_model(estimator, path):
+    """Save a fitted estimator or pipeline to a model file that holds no code.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        A fitted skgalaxy estimator, or a ``Pipeline`` whose steps are
+        skgalaxy estimators and scikit-learn estimators (``StandardScaler``,
+        ``PCA``, ``IsolationForest``, ``LogisticRegression``, ...).
+    path : str or path-like
+        The file to write (conventionally ``*.skgalaxy``); written to a
+        temporary file first and renamed, so a crash never leaves half a
+        model under ``path``.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    See Also
+    --------
+    load_model : Load the file again.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skgalaxy import ArcsinhScaler
+    >>> from skgalaxy.datasets import make_galaxies
+    >>> from skgalaxy.io import load_model, save_model
+    >>> X, _ = make_galaxies(10, image_size=16, random_state=0, return_X_y=True)
+    >>> path = save_model(ArcsinhScaler().fit(X),
+    ...                   os.path.join(tempfile.mkdtemp(), "scaler.skgalaxy"))
+    >>> load_model(path).scale_.shape
+    (3,)
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    writer = _Writer()
+    root = writer.encode(estimator)
+    arrays = io.BytesIO()
+    np.savez(arrays, **writer.arrays)
+    parts = {"arrays.npz": arrays.getvalue(), **writer.members}
+    manifest = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "skgalaxy": __version__,
+        "root": root,
+        "sha256": {name: _sha256(data) for name, data in parts.items()},
+    }
+    manifest_bytes = json.dumps(manifest, indent=1).encode()
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr("manifest.json", manifest_bytes)
+            archive.writestr("manifest.sha256", _sha256(manifest_bytes))
+            for name, data in parts.items():
+                archive.writestr(name, data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load_model(path):
+    """Load a model written by :func:`save_model`, running no code from the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
+    Returns
+    -------
+    estimator : estimator or Pipeline
+        The fitted model, its networks on the CPU in evaluation mode.
+
+    Raises
+    ------
+    ValueError
+        The file is not a skgalaxy model file, its format version is unknown,
+        a checksum does not match (the file was changed or damaged), or it
+        names a class or type outside the allow-lists.
+
+    See Also
+    --------
+    save_model : Write a model file.
+
+    Examples
+    --------
+    >>> from skgalaxy.io import load_model
+    >>> model = load_model("model.skgalaxy")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at {path}.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {name: archive.read(name) for name in archive.namelist()}
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"{path} is not a skgalaxy model file: {exc}") from exc
+    manifest_bytes = members.pop("manifest.json", None)
+    digest = members.pop("manifest.sha256", b"").decode(errors="replace")
+    if manifest_bytes is None:
+        raise ValueError(f"{path} is not a skgalaxy model file (no manifest).")
+    if _sha256(manifest_bytes) != digest:
+        raise ValueError(f"{path} was changed or damaged: its manifest checksum fails.")
+    manifest = json.loads(manifest_bytes)
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a skgalaxy model file.")
+    if manifest.get("version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format version {manifest.get('version')}; this skgalaxy "
+            f"reads version {FORMAT_VERSION}."
+        )
+    expected = manifest.get("sha256", {})
+    if set(expected) != set(members):
+        raise ValueError(f"{path} was changed: its parts differ from its manifest.")
+    for name, data in members.items():
+        if _sha256(data) != expected[name]:
+            raise ValueError(
+                f"{path} was changed or damaged: {name} fails its checksum."
+            )
+    with np.load(io.BytesIO(members.pop("arrays.npz")), allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    return _Reader(arrays, members).decode(manifest["root"])
+
+
+#: What :func:`export_onnx` can export, per estimator: method -> output names.
+ONNX_METHODS = {
+    "GalaxyCNNClassifier": {"predict_proba": ["proba"], "transform": ["embedding"]},
+    "FlowVAETransformer": {"transform": ["embedding"]},
+    "CAEAnomalyDetector": {
+        "transform": ["codes"],
+        "score_terms": ["mse", "smoothed", "codes"],
+    },
+    "AHUNTDetector": {"predict_proba": ["proba"]},
+}
+
+
+def _inference_graph(estimator, method):
+    """A torch module computing ``method`` from NHWC float32 images."""
+    import torch
+
+    from .nn.augment import dihedral, dihedral_transforms
+    from .nn.functional import gaussian_blur
+
+    steps = getattr(estimator, "steps", None)
+    scaler = None
+    if steps is not None:
+        names = [type(step).__name__ for _, step in steps]
+        if len(steps) > 2 or (len(steps) == 2 and names[0] != "ArcsinhScaler"):
+            raise ValueError(
+                "export_onnx takes an estimator or a Pipeline of ArcsinhScaler and "
+                f"one estimator, got the steps {names}."
+            )
+        scaler = steps[0][1] if len(steps) == 2 else None
+        estimator = steps[-1][1]
+    name = type(estimator).__name__
+    if name not in ONNX_METHODS or method not in ONNX_METHODS[name]:
+        known = {k: sorted(v) for k, v in ONNX_METHODS.items()}
+        raise ValueError(f"Cannot export {name}.{method}; exportable: {known}.")
+    if name == "AHUNTDetector" and (
+        estimator.net_ is None or estimator.backbone_ != "cnn"
+    ):
+        raise ValueError(
+            "Only an AHUNTDetector with a trained CNN (on images) exports."
+        )
+    module = estimator.net_.module_
+    height, width = estimator.image_shape_[:2]
+    transforms = dihedral_transforms(height == width, getattr(estimator, "flips", True))
+
+    class InferenceGraph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.module = module
+            self.register_buffer(
+                "input_scale", torch.tensor(float(estimator.input_scale_))
+            )
+            if scaler is not None:
+                self.register_buffer("softening", torch.tensor(float(scaler.softening)))
+                self.register_buffer(
+                    "channel_scale", torch.as_tensor(scaler.scale_, dtype=torch.float32)
+                )
+
+        def forward(self, images):
+            x = images
+            if scaler is not None:
+                x = torch.asinh(x / self.softening) / self.channel_scale
+            x = (x / self.input_scale).permute(0, 3, 1, 2)
+            if name == "GalaxyCNNClassifier" and method == "predict_proba":
+                turns = transforms if estimator.tta else [0]
+                proba = sum(self.module(dihedral(x, k)).softmax(dim=1) for k in turns)
+                return proba / proba.sum(dim=1, keepdim=True)
+            if name == "AHUNTDetector":
+                return self.module(x).softmax(dim=1)
+            if name == "GalaxyCNNClassifier":
+                return self.module.embed(x)
+            if name == "FlowVAETransformer":
+                return self.module.encode(x)[0]
+            codes = self.module.encode(x)
+            if method == "transform":
+                return codes
+            residual = x - self.module.decode(codes)
+            smoothed = gaussian_blur(residual, estimator.smoothing)
+            return (
+                (residual**2).mean(dim=(1, 2, 3)),
+                (smoothed**2).mean(dim=(1, 2, 3)),
+                codes,
+            )
+
+    return InferenceGraph().eval(), estimator, ONNX_METHODS[name][method]
+
+
+def export_onnx(estimator, path, method=None):
+    """Export the inference graph of a fitted estimator as ONNX.
+
+    The graph takes ``images``: NHWC float32 images (uint8 images cast to
+    float32, values unchanged) with any batch size, and applies everything
+    the estimator does to them — dividing uint8-fitted models' input by 255,
+    an ``ArcsinhScaler`` step of a pipeline, the network, test-time
+    augmentation — so its outputs match the estimator's.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        A fitted :class:`~skgalaxy.classification.GalaxyCNNClassifier`,
+        :class:`~skgalaxy.representation.FlowVAETransformer`,
+        :class:`~skgalaxy.anomaly.CAEAnomalyDetector` or CNN
+        :class:`~skgalaxy.anomaly.AHUNTDetector`, alone or after an
+        ``ArcsinhScaler`` in a Pipeline.
+    path : str or path-like
+        The ``.onnx`` file to write.
+    method : str or None, default=None
+        What the graph computes: ``"predict_proba"`` (classifier, AHUNT;
+        the default for them), ``"transform"`` (embeddings, codes; the
+        default for the VAE) or ``"score_terms"`` (the CAE's default: the
+        per-image ``mse`` and ``smoothed`` residuals and the ``codes`` from
+        which :meth:`~skgalaxy.anomaly.CAEAnomalyDetector.score_samples`
+        combines its measure).
+
+    Returns
+    -------
+    outputs : list of str
+        The names of the graph's outputs.
+
+    Examples
+    --------
+    >>> from skgalaxy.io import export_onnx
+    >>> export_onnx(classifier, "classifier.onnx")  # doctest: +SKIP
+    ['proba']
+    """
+    import contextlib
+    import warnings
+
+    import torch
+
+    final = getattr(estimator, "steps", [[None, estimator]])[-1][1]
+    if method is None:
+        method = next(iter(ONNX_METHODS.get(type(final).__name__, {"?": None})))
+        if type(final).__name__ == "CAEAnomalyDetector":
+            method = "score_terms"
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(final)
+    graph, final, outputs = _inference_graph(estimator, method)
+    example = torch.zeros((2, *final.image_shape_), dtype=torch.float32)
+    batch = torch.export.Dim("batch", min=1)
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        warnings.catch_warnings(),
+        torch.inference_mode(False),
+    ):
+        warnings.simplefilter("ignore", FutureWarning)  # from torch's exporter
+        torch.onnx.export(
+            graph,
+            (example,),
+            str(path),
+            input_names=["images"],
+            output_names=outputs,
+            dynamic_shapes={"images": {0: batch}},
+            dynamo=True,
+            verbose=False,
+        )
+    return outputs

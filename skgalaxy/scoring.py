@@ -1,0 +1,213 @@
+"""Survey-size scoring: a fitted model over images larger than memory.
+
+:func:`score_survey` applies a model to an image source chunk by chunk — an
+HDF5 file read lazily, a dask array, or an in-memory array — optionally in
+parallel on ``dask.distributed`` workers, and writes each chunk's results as
+one Parquet part the moment it is done, under a temporary name renamed into
+place. An interrupted run, started again, computes only the parts that are
+missing; ``_SUCCESS`` marks a complete output. Memory is bounded by a chunk,
+whatever the size of the survey.
+"""
+
+import hashlib
+import json
+import os
+from numbers import Integral
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["prediction_table", "score_survey"]
+
+_META = "_meta.json"
+_SUCCESS = "_SUCCESS"
+
+
+def _final_step(model):
+    steps = getattr(model, "steps", None)
+    return model if steps is None else steps[-1][1]
+
+
+def prediction_table(model, images, start=0):
+    """A table of what a fitted model says about each image.
+
+    Outlier detectors give ``score_samples``, ``anomaly_score`` and
+    ``outlier`` (+1/-1); classifiers the ``prediction`` and one
+    ``proba_<class>`` column per class; transformers one ``z<i>`` column per
+    output feature.
+
+    Parameters
+    ----------
+    model : estimator or Pipeline
+        Fitted.
+    images : array-like
+        Images in the layout the model was fitted on.
+    start : int, default=0
+        Index of the first image, for the ``index`` column.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.ensemble import IsolationForest
+    >>> from skgalaxy.scoring import prediction_table
+    >>> X = np.random.default_rng(0).normal(size=(5, 2))
+    >>> list(prediction_table(IsolationForest(random_state=0).fit(X), X).columns)
+    ['index', 'score_samples', 'anomaly_score', 'outlier']
+    """
+    import pandas as pd
+
+    table = pd.DataFrame({"index": np.arange(start, start + len(images))})
+    final = _final_step(model)
+    if hasattr(model, "score_samples") and hasattr(final, "offset_"):
+        scores = model.score_samples(images)
+        table["score_samples"] = scores
+        table["anomaly_score"] = -scores
+        decision = scores - final.offset_
+        table["outlier"] = np.where(np.isnan(decision) | (decision < 0), -1, 1)
+    elif hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+        proba = model.predict_proba(images)
+        table["prediction"] = model.classes_[proba.argmax(axis=1)]
+        for i, name in enumerate(model.classes_):
+            table[f"proba_{name}"] = proba[:, i]
+    elif hasattr(model, "transform"):
+        codes = model.transform(images)
+        for i in range(codes.shape[1]):
+            table[f"z{i}"] = codes[:, i]
+    else:
+        table["prediction"] = model.predict(images)
+    return table
+
+
+def _part_name(number):
+    return f"part-{number:06d}.parquet"
+
+
+_MODELS = {}
+
+
+def _load_cached(model_path):
+    """Each worker process loads a model file once."""
+    from .io import load_model
+
+    key = str(model_path)
+    if key not in _MODELS:
+        _MODELS[key] = load_model(model_path)
+    return _MODELS[key]
+
+
+def _score_part(model, source, out, number, start, stop):
+    """Score images ``[start, stop)`` and write their part atomically."""
+    if isinstance(model, (str, Path)):
+        model = _load_cached(model)
+    if isinstance(source, (str, Path)):
+        from .datasets import H5Images
+
+        source = H5Images(source)
+    table = prediction_table(model, np.asarray(source[start:stop]), start=start)
+    target = Path(out) / _part_name(number)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, target)
+    return stop - start
+
+
+def _fingerprint(model_path, n_images, chunk_size):
+    digest = None
+    if isinstance(model_path, (str, Path)):
+        digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
+    return {"n_images": int(n_images), "chunk_size": int(chunk_size), "model": digest}
+
+
+def score_survey(model, source, out, *, chunk_size=4096, client=None, progress=True):
+    """Score a survey chunk by chunk into a resumable Parquet folder.
+
+    Parameters
+    ----------
+    model : str, path-like or estimator
+        A model file (:func:`skgalaxy.io.save_model`) or a fitted model.
+        With a ``client``, give the file: each worker loads it once.
+    source : str, path-like or array-like
+        An HDF5 file of ``images`` (read lazily, :class:`~skgalaxy.datasets.H5Images`),
+        or any array-like of images indexable by slices (numpy, dask,
+        H5Images).
+    out : str or path-like
+        The output folder (e.g. ``scores.parquet``): one part per chunk,
+        ``_meta.json`` and, once every part is written, ``_SUCCESS``.
+        ``pandas.read_parquet(out)`` reads the parts as one table.
+    chunk_size : int, default=4096
+        Images per part; memory is bounded by one chunk per worker.
+    client : dask.distributed.Client or None, default=None
+        Score the chunks on its workers; None scores them here, in order.
+    progress : bool, default=True
+        Show a progress bar over the images.
+
+    Returns
+    -------
+    out : pathlib.Path
+        The output folder, complete.
+
+    Examples
+    --------
+    >>> from skgalaxy.scoring import score_survey
+    >>> score_survey("cae.skgalaxy", "survey.h5", "scores.parquet")  # doctest: +SKIP
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(chunk_size, Integral) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
+    path_source = isinstance(source, (str, Path))
+    if path_source:
+        from .datasets import H5Images
+
+        n_images = len(H5Images(source))
+    else:
+        n_images = len(source)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model_file = model if isinstance(model, (str, Path)) else None
+    meta = _fingerprint(model_file, n_images, chunk_size)
+    meta_path = out / _META
+    if meta_path.is_file():
+        if json.loads(meta_path.read_text()) != meta:
+            raise ValueError(
+                f"{out} holds the scores of another run (model, data or chunk size "
+                "differ); choose a new output folder."
+            )
+    else:
+        meta_path.write_text(json.dumps(meta))
+    chunks = [
+        (number, start, min(start + chunk_size, n_images))
+        for number, start in enumerate(range(0, n_images, chunk_size))
+    ]
+    todo = [c for c in chunks if not (out / _part_name(c[0])).is_file()]
+    done = n_images - sum(stop - start for _, start, stop in todo)
+    with tqdm(total=n_images, initial=done, unit="img", disable=not progress) as bar:
+        if client is None:
+            loaded = _load_cached(model) if isinstance(model, (str, Path)) else model
+            for number, start, stop in todo:
+                bar.update(_score_part(loaded, source, out, number, start, stop))
+        else:
+            from dask.distributed import as_completed
+
+            futures = [
+                client.submit(
+                    _score_part,
+                    model,
+                    str(source) if path_source else source,
+                    str(out),
+                    number,
+                    start,
+                    stop,
+                    pure=False,
+                )
+                for number, start, stop in todo
+            ]
+            for future in as_completed(futures):
+                bar.update(future.result())
+    (out / _SUCCESS).write_text("")
+    return out
