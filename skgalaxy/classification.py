@@ -34,6 +34,7 @@ from ._base import (
 from ._images import ImageInputMixin
 from .nn.augment import dihedral, dihedral_transforms
 from .nn.classifier import GalaxyCNN
+from .nn.equivariant import D4CNN
 
 __all__ = ["GalaxyCNNClassifier"]
 
@@ -91,12 +92,22 @@ class GalaxyCNNClassifier(
 
     Parameters
     ----------
-    filters : tuple of int, default=(32, 64, 128)
-        Output channels of the conv blocks (each halves the image size).
+    backbone : {"cnn", "d4"}, default="cnn"
+        ``"cnn"``: the small CNN above. ``"d4"``: a D4-equivariant CNN
+        (:class:`~skgalaxy.nn.equivariant.D4CNN`) whose embedding is exactly
+        the same for the eight quarter turns and mirror images of an image,
+        so neither dihedral augmentation nor test-time augmentation is needed
+        (``tta`` and ``flips`` are not used); it cannot tell mirror-image
+        classes apart (clockwise vs anticlockwise spirals).
+    filters : tuple of int or None, default=None
+        Output channels of the conv blocks (each halves the image size);
+        for ``"d4"`` the channels per group element (the feature maps hold
+        eight times as many). None: (32, 64, 128) for ``"cnn"``, (8, 16, 32)
+        for ``"d4"``.
     kernel_size : int, default=3
         Side of the square convolution kernels.
     convs_per_block : int, default=1
-        Conv -> BatchNorm -> ReLU layers before each max-pool.
+        Conv -> BatchNorm -> ReLU layers before each max-pool (``"cnn"``).
     dense_units : int, default=128
         Width of the dense layer, whose output :meth:`transform` returns.
     dropout : float, default=0.3
@@ -187,7 +198,8 @@ class GalaxyCNNClassifier(
 
     _parameter_constraints = {
         **TORCH_PARAMETER_CONSTRAINTS,
-        "filters": [tuple, list],
+        "backbone": [StrOptions({"cnn", "d4"})],
+        "filters": [tuple, list, None],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "convs_per_block": [Interval(Integral, 1, None, closed="left")],
         "dense_units": [Interval(Integral, 1, None, closed="left")],
@@ -208,7 +220,8 @@ class GalaxyCNNClassifier(
 
     def __init__(
         self,
-        filters=(32, 64, 128),
+        backbone="cnn",
+        filters=None,
         kernel_size=3,
         convs_per_block=1,
         dense_units=128,
@@ -234,6 +247,7 @@ class GalaxyCNNClassifier(
         random_state=None,
         verbose=0,
     ):
+        self.backbone = backbone
         self.filters = filters
         self.kernel_size = kernel_size
         self.convs_per_block = convs_per_block
@@ -297,9 +311,22 @@ class GalaxyCNNClassifier(
     def _net_spec(self):
         optimizer, optimizer_args = _OPTIMIZERS[self.optimizer]
         weights = self.class_weight_
+        module = {
+            "in_channels": self.image_shape_[-1],
+            "n_classes": len(self.classes_),
+            "filters": self._filters(),
+            "kernel_size": self.kernel_size,
+            "dense_units": self.dense_units,
+            "dropout": self.dropout,
+            "augment": self.augment,
+            "max_shift": self.max_shift if self.augment else 0,
+            "input_noise": self.input_noise,
+        }
+        if self.backbone == "cnn":
+            module.update(convs_per_block=self.convs_per_block, flips=self.flips)
         return (
             TrainingNet,
-            GalaxyCNN,
+            GalaxyCNN if self.backbone == "cnn" else D4CNN,
             {
                 "criterion": torch.nn.CrossEntropyLoss,
                 "criterion__weight": None
@@ -309,19 +336,14 @@ class GalaxyCNNClassifier(
                 "optimizer": optimizer,
                 "optimizer__weight_decay": self.weight_decay,
                 **{f"optimizer__{k}": v for k, v in optimizer_args.items()},
-                "module__in_channels": self.image_shape_[-1],
-                "module__n_classes": len(self.classes_),
-                "module__filters": check_filters(self.filters),
-                "module__kernel_size": self.kernel_size,
-                "module__convs_per_block": self.convs_per_block,
-                "module__dense_units": self.dense_units,
-                "module__dropout": self.dropout,
-                "module__augment": self.augment,
-                "module__flips": self.flips,
-                "module__max_shift": self.max_shift if self.augment else 0,
-                "module__input_noise": self.input_noise,
+                **{f"module__{k}": v for k, v in module.items()},
             },
         )
+
+    def _filters(self):
+        if self.filters is None:
+            return (32, 64, 128) if self.backbone == "cnn" else (8, 16, 32)
+        return check_filters(self.filters)
 
     def _train_split(self, y_indices, seed):
         """skorch's stratified ``ValidSplit`` when early stopping, else None."""
@@ -357,7 +379,7 @@ class GalaxyCNNClassifier(
         self : GalaxyCNNClassifier
             The fitted classifier.
         """
-        check_filters(self.filters)
+        self._filters()
         images = self._image_batches(X, reset=True)
         y_indices = self._validate_targets(images, y)
         seed = draw_seed(self.random_state)
@@ -393,7 +415,9 @@ class GalaxyCNNClassifier(
         module = self.net_.module_
         height, width = X_t.shape[2:]
         transforms = (
-            dihedral_transforms(height == width, self.flips) if self.tta else [0]
+            dihedral_transforms(height == width, self.flips)
+            if self.tta and self.backbone == "cnn"
+            else [0]  # the D4 network is invariant already
         )
 
         def averaged_softmax(xb):

@@ -414,7 +414,7 @@ def _inference_graph(estimator, method):
         known = {k: sorted(v) for k, v in ONNX_METHODS.items()}
         raise ValueError(f"Cannot export {name}.{method}; exportable: {known}.")
     if name == "AHUNTDetector" and (
-        estimator.net_ is None or estimator.backbone_ != "cnn"
+        estimator.net_ is None or estimator.backbone_ == "mlp"
     ):
         raise ValueError(
             "Only an AHUNTDetector with a trained CNN (on images) exports."

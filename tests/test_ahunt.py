@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import TINY
+from conftest import TINY, small_galaxies
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -338,3 +338,18 @@ def test_teaching_a_new_class_is_seeded_and_leaves_global_state_alone(blobs):
         np.testing.assert_array_equal(torch.rand(2), expected)
         scores.append(det.score_samples(X))
     np.testing.assert_array_equal(scores[0], scores[1])
+
+
+def test_the_d4_backbone_grows_and_scores_turned_images_alike():
+    X, y = small_galaxies(48, size=16)
+    det = TINY["ahunt"](backbone="d4", filters=(4, 8)).fit(X, y)
+    labels = y.copy()
+    labels[:3] = "merger"
+    det.teach(X, labels)
+    assert det.backbone_ == "d4" and type(det.net_.module_).__name__ == "D4CNN"
+    assert list(det.classes_)[-1] == "merger"
+    scores = det.score_samples(X)
+    for k in (1, 2, 3):
+        np.testing.assert_allclose(
+            det.score_samples(np.rot90(X, k, axes=(1, 2))), scores, atol=1e-6
+        )

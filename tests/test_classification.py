@@ -214,3 +214,19 @@ def test_hyper_parameters_reach_the_network(galaxies):
     assert clf.net_.criterion_.weight is not None
     assert isinstance(clf.net_.optimizer_, torch.optim.Adam)
     assert clf.net_.optimizer_.param_groups[0]["weight_decay"] == 0.01
+
+
+def test_the_d4_backbone_is_invariant_without_test_time_augmentation(galaxies):
+    X, y = galaxies
+    clf = TINY["clf"](backbone="d4", filters=(4, 8)).fit(X, y)
+    assert type(clf.net_.module_).__name__ == "D4CNN"
+    proba, embedding = clf.predict_proba(X), clf.transform(X)
+    for k in (1, 2, 3):
+        turned = np.rot90(X, k, axes=(1, 2))
+        np.testing.assert_allclose(clf.predict_proba(turned), proba, atol=1e-5)
+        np.testing.assert_allclose(clf.transform(turned), embedding, atol=1e-5)
+    np.testing.assert_allclose(clf.transform(X[:, :, ::-1]), embedding, atol=1e-5)
+    assert clf._filters() == (4, 8)
+    assert TINY["clf"](backbone="d4", filters=None)._filters() == (8, 16, 32)
+    with pytest.raises(ValueError, match="backbone"):
+        TINY["clf"](backbone="resnet").fit(X, y)

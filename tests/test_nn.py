@@ -72,3 +72,49 @@ def test_backbone_halves_the_size_per_block_and_cnn_shapes():
     assert model(x).shape == (3, 5)
     assert model.embed(x).shape == (3, 6)
     assert model(torch.rand(2, 7, 1, 1)[:, :3]).shape == (2, 5)  # 1x1 images pass
+
+
+def test_d4_group_table_is_a_group():
+    from skgalaxy.nn.equivariant import group_table
+
+    product, inverse = group_table()
+    identity = torch.arange(8)
+    assert torch.equal(product[0], identity) and torch.equal(product[:, 0], identity)
+    for g in range(8):
+        assert product[g, inverse[g]] == 0 and product[inverse[g], g] == 0
+        assert sorted(product[g].tolist()) == list(range(8))  # a Latin square
+    for a in range(8):  # associativity
+        for b in range(8):
+            for c in range(8):
+                assert product[product[a, b], c] == product[a, product[b, c]]
+
+
+def test_d4_layers_are_equivariant_and_the_embedding_exactly_invariant():
+    from skgalaxy.nn.augment import dihedral
+    from skgalaxy.nn.equivariant import D4CNN, D4Conv, D4Lift, group_table
+
+    product, inverse = group_table()
+    torch.manual_seed(0)
+    x = torch.randn(3, 3, 16, 16)
+    layers = torch.nn.Sequential(D4Lift(3, 2), D4Conv(2, 3))
+    with torch.no_grad():
+        maps = layers(x).reshape(3, 3, 8, 16, 16)
+        for a in range(8):
+            turned = layers(dihedral(x, a)).reshape(3, 3, 8, 16, 16)
+            # Turning the image turns the maps and permutes the group axis.
+            for g in range(8):
+                expected = dihedral(maps[:, :, product[inverse[a], g]], a)
+                torch.testing.assert_close(turned[:, :, g], expected, atol=1e-5, rtol=0)
+    model = D4CNN(3, 4, filters=(4, 8, 8), dense_units=16).eval()
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        embedding = model.embed(images)
+        for k in range(8):  # no test-time augmentation anywhere
+            torch.testing.assert_close(
+                model.embed(dihedral(images, k)), embedding, atol=1e-5, rtol=0
+            )
+    plain = GalaxyCNN(3, 4, augment=False).eval()
+    with torch.no_grad():
+        assert not torch.allclose(
+            plain.embed(dihedral(images, 1)), plain.embed(images), atol=1e-3
+        )

@@ -30,6 +30,7 @@ from .._base import (
 from .._images import ImageBatches, ImageInputMixin, input_ndim
 from ..nn import rng
 from ..nn.classifier import GalaxyCNN, grow_head
+from ..nn.equivariant import D4CNN
 from ..nn.mlp import MLPClassifierNet
 from ._base import CONTAMINATION_CONSTRAINT, OutlierScoresMixin
 from ._interest import interest_columns, interest_scores, split_query
@@ -147,15 +148,17 @@ class AHUNTDetector(
         Candidates per round.
     query_strategy : {"anomalous", "uncertain", "random"}, default="anomalous"
         Highest interest score; highest predictive entropy; uniform draws.
-    backbone : {"auto", "cnn", "mlp"}, default="auto"
-        "auto": a CNN for 4-D image input, an MLP for 2-D input.
+    backbone : {"auto", "cnn", "d4", "mlp"}, default="auto"
+        "auto": a CNN for 4-D image input, an MLP for 2-D input. "d4": a
+        D4-equivariant CNN for images (:class:`~skgalaxy.nn.equivariant.D4CNN`,
+        ``filters`` then counting channels per group element).
     unsupervised : estimator or None, default=None
         The unsupervised start: any estimator with ``fit`` and
         ``score_samples`` (higher = more normal), cloned and fitted on the
         flattened input of ``fit``. None: ``IsolationForest`` seeded from
         ``random_state``.
     filters : tuple of int, default=(16, 32, 64)
-        CNN channels per conv block.
+        CNN channels per conv block (per group element for "d4").
     hidden : tuple of int, default=(64, 64)
         MLP hidden layer widths.
     dense_units : int, default=64
@@ -202,7 +205,7 @@ class AHUNTDetector(
         Classes labelled in ``fit``.
     class_counts_ : ndarray of int
         Labelled samples per class of ``classes_`` in the last training.
-    backbone_ : {"cnn", "mlp"}
+    backbone_ : {"cnn", "d4", "mlp"}
         The backbone in use.
     net_ : skorch.NeuralNet or None
         The classifier; None until some sample is labelled.
@@ -261,7 +264,7 @@ class AHUNTDetector(
         "reserve_label": [str],
         "n_queries": [Interval(Integral, 1, None, closed="left")],
         "query_strategy": [StrOptions({"anomalous", "uncertain", "random"})],
-        "backbone": [StrOptions({"auto", "cnn", "mlp"})],
+        "backbone": [StrOptions({"auto", "cnn", "d4", "mlp"})],
         "unsupervised": [HasMethods(["fit", "score_samples"]), None],
         "filters": [tuple, list],
         "hidden": [tuple, list],
@@ -336,7 +339,7 @@ class AHUNTDetector(
                 if self.backbone == "auto"
                 else self.backbone
             )
-        if self.backbone_ == "cnn":
+        if self.backbone_ in ("cnn", "d4"):
             return self._image_batches(X, reset=reset)
         X = validate_data(self, X, reset=reset, dtype=np.float32)
         if reset:
@@ -380,8 +383,8 @@ class AHUNTDetector(
 
     def _module_params(self):
         n_classes = len(self.classes_)
-        if self.backbone_ == "cnn":
-            return GalaxyCNN, {
+        if self.backbone_ in ("cnn", "d4"):
+            return GalaxyCNN if self.backbone_ == "cnn" else D4CNN, {
                 "in_channels": self.image_shape_[-1],
                 "n_classes": n_classes,
                 "filters": check_filters(self.filters),
