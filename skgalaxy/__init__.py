@@ -13,6 +13,7 @@ _ESTIMATORS = {
     "AHUNTDetector": "anomaly",
     "ArcsinhScaler": "preprocessing",
     "CAEAnomalyDetector": "anomaly",
+    "ContrastiveTransformer": "representation",
     "FlowVAETransformer": "representation",
     "GalaxyCNNClassifier": "classification",
 }

@@ -332,7 +332,7 @@ class TorchEstimatorMixin:
             **{**params, **extra},
         )
 
-    def _fit_net(self, X, y=None, *, seed=None, **extra):
+    def _fit_net(self, X, y=None, *, seed=None, prepare=None, **extra):
         """Build ``net_`` from :meth:`_net_spec` and train it, seeded.
 
         ``extra`` adds training-only skorch parameters (a validation split,
@@ -341,7 +341,9 @@ class TorchEstimatorMixin:
         this thread's generator seeded with ``seed``, so the same seed gives
         the same model whatever runs in other threads. The last partial batch
         is dropped when there is more than one batch, so BatchNorm never sees
-        a batch of one. Sets ``net_`` and ``n_iter_``.
+        a batch of one. ``prepare(net)``, if given, runs on the initialised
+        net before training (to load pretrained weights, say). Sets ``net_``
+        and ``n_iter_``.
         """
         device = self._fit_device()
         seed = draw_seed(self.random_state) if seed is None else seed
@@ -349,6 +351,8 @@ class TorchEstimatorMixin:
         net = self._make_net(device, **extra)
         with torch_seed(seed, device):
             net.initialize()
+        if prepare is not None:
+            prepare(net)
         self._train_net(net, X, y, seed=seed)
         self.net_ = net
         return self

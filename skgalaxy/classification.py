@@ -11,7 +11,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -108,6 +108,15 @@ class GalaxyCNNClassifier(
         Side of the square convolution kernels.
     convs_per_block : int, default=1
         Conv -> BatchNorm -> ReLU layers before each max-pool (``"cnn"``).
+    encoder : ContrastiveTransformer, FrozenEstimator of one, or None, \
+            default=None
+        A fitted :class:`~skgalaxy.representation.ContrastiveTransformer`
+        whose convolutions start the training (then fine-tuned with the
+        rest): a user with many unlabelled and few labelled galaxies
+        pretrains on the former. Its backbone and filters must be this
+        classifier's (and ``kernel_size=3``, ``convs_per_block=1``). Wrap it
+        in :class:`sklearn.frozen.FrozenEstimator` so that ``clone`` (and so
+        ``GridSearchCV``) keeps it fitted.
     dense_units : int, default=128
         Width of the dense layer, whose output :meth:`transform` returns.
     dropout : float, default=0.3
@@ -200,6 +209,7 @@ class GalaxyCNNClassifier(
         **TORCH_PARAMETER_CONSTRAINTS,
         "backbone": [StrOptions({"cnn", "d4"})],
         "filters": [tuple, list, None],
+        "encoder": [HasMethods(["transform"]), None],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "convs_per_block": [Interval(Integral, 1, None, closed="left")],
         "dense_units": [Interval(Integral, 1, None, closed="left")],
@@ -224,6 +234,7 @@ class GalaxyCNNClassifier(
         filters=None,
         kernel_size=3,
         convs_per_block=1,
+        encoder=None,
         dense_units=128,
         dropout=0.3,
         weight_decay=5e-4,
@@ -251,6 +262,7 @@ class GalaxyCNNClassifier(
         self.filters = filters
         self.kernel_size = kernel_size
         self.convs_per_block = convs_per_block
+        self.encoder = encoder
         self.dense_units = dense_units
         self.dropout = dropout
         self.weight_decay = weight_decay
@@ -345,6 +357,27 @@ class GalaxyCNNClassifier(
             return (32, 64, 128) if self.backbone == "cnn" else (8, 16, 32)
         return check_filters(self.filters)
 
+    def _pretrained_features(self):
+        """The conv weights of ``encoder`` (checked to fit this network), or None."""
+        if self.encoder is None:
+            return None
+        encoder = getattr(self.encoder, "estimator", self.encoder)  # FrozenEstimator
+        if not hasattr(encoder, "net_") or not hasattr(encoder, "_filters"):
+            raise ValueError(
+                "encoder must be a fitted ContrastiveTransformer; wrap it in "
+                "sklearn.frozen.FrozenEstimator so that clone keeps it fitted."
+            )
+        wanted = (self.backbone, self._filters(), self.image_shape_[-1])
+        given = (encoder.backbone, encoder._filters(), encoder.image_shape_[-1])
+        plain = (self.kernel_size, self.convs_per_block) == (3, 1)
+        if given != wanted or not plain:
+            raise ValueError(
+                f"The encoder (backbone, filters, channels) = {given} does not fit "
+                f"this classifier's {wanted} with kernel_size=3 and "
+                "convs_per_block=1."
+            )
+        return encoder.net_.module_.encoder.features.state_dict()
+
     def _train_split(self, y_indices, seed):
         """skorch's stratified ``ValidSplit`` when early stopping, else None."""
         if not self.early_stopping:
@@ -381,6 +414,7 @@ class GalaxyCNNClassifier(
         """
         self._filters()
         images = self._image_batches(X, reset=True)
+        pretrained = self._pretrained_features()
         y_indices = self._validate_targets(images, y)
         seed = draw_seed(self.random_state)
         weights = _class_weights(self.class_weight, self.classes_, y_indices)
@@ -391,6 +425,9 @@ class GalaxyCNNClassifier(
             seed=seed,
             train_split=self._train_split(y_indices, seed),
             callbacks=self._callbacks(),
+            prepare=None
+            if pretrained is None
+            else (lambda net: net.module_.features.load_state_dict(pretrained)),
         )
         return self
 

@@ -37,6 +37,7 @@ _ESTIMATORS = {
     "ArcsinhScaler": "skgalaxy.preprocessing",
     "GalaxyCNNClassifier": "skgalaxy.classification",
     "FlowVAETransformer": "skgalaxy.representation",
+    "ContrastiveTransformer": "skgalaxy.representation",
     "CAEAnomalyDetector": "skgalaxy.anomaly",
     "AHUNTDetector": "skgalaxy.anomaly",
 }
@@ -119,6 +120,8 @@ class _Writer:
             }
         if _is_skgalaxy(value):
             return {"__estimator__": self.estimator(value)}
+        if type(value).__name__ == "FrozenEstimator":
+            return {"__frozen__": self.encode(value.estimator)}
         if _is_pipeline(value) and any(_is_skgalaxy(s) for _, s in value.steps):
             return {"__pipeline__": self.pipeline(value)}
         if _is_sklearn(value):
@@ -198,6 +201,10 @@ class _Reader:
             return self.estimator(value)
         if tag == "__pipeline__":
             return self.pipeline(value)
+        if tag == "__frozen__":
+            from sklearn.frozen import FrozenEstimator
+
+            return FrozenEstimator(self.decode(value))
         if tag == "__skops__":
             return self.skops(value)
         raise ValueError(f"The model file holds an unknown kind of value {tag!r}.")
@@ -383,6 +390,7 @@ def load_model(path):
 ONNX_METHODS = {
     "GalaxyCNNClassifier": {"predict_proba": ["proba"], "transform": ["embedding"]},
     "FlowVAETransformer": {"transform": ["embedding"]},
+    "ContrastiveTransformer": {"transform": ["embedding"]},
     "CAEAnomalyDetector": {
         "transform": ["codes"],
         "score_terms": ["mse", "smoothed", "codes"],
@@ -451,6 +459,8 @@ def _inference_graph(estimator, method):
                 return self.module.embed(x)
             if name == "FlowVAETransformer":
                 return self.module.encode(x)[0]
+            if name == "ContrastiveTransformer":
+                return self.module.encode(x)
             codes = self.module.encode(x)
             if method == "transform":
                 return codes

@@ -42,6 +42,7 @@ TINY = {
         latent_components=2,
         max_epochs=2,
     ),
+    "ssl": _tiny("ContrastiveTransformer", **_TINY_NETS, max_epochs=2),
     "ahunt": _tiny(
         "AHUNTDetector",
         **_TINY_NETS,

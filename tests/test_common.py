@@ -22,6 +22,7 @@ CHECKED = {
     "FlowVAETransformer": TINY["vae"](
         n_components=3, filters=(4, 8), flow_transforms=2, max_epochs=3, batch_size=32
     ),
+    "ContrastiveTransformer": TINY["ssl"](max_epochs=2, batch_size=32),
 }
 
 # The one table of checks that cannot apply, with the reason, per estimator.
@@ -50,6 +51,7 @@ def test_every_public_estimator_is_checked():
         "AHUNTDetector",
         "ArcsinhScaler",
         "CAEAnomalyDetector",
+        "ContrastiveTransformer",
         "FlowVAETransformer",
         "GalaxyCNNClassifier",
     }

@@ -247,6 +247,7 @@ def serve(session, *, host="127.0.0.1", port=0, token=None, open_browser=True):
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
+    listener.listen(128)  # connections wait in the backlog until uvicorn serves
     url = f"http://{host}:{listener.getsockname()[1]}/?token={token}"
     print(f"Labelling page: {url}", flush=True)
     if open_browser:
