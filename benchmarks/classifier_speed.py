@@ -74,7 +74,7 @@ def estimator_epochs(X, y, epochs, seed):
 def eager_throughput(module, x, memory_format):
     """A plain eager loop in batches of 256 under no_grad, in ``memory_format``."""
     model = copy.deepcopy(module).to(memory_format=memory_format)
-    model.memory_format = memory_format
+    model.channels_last = memory_format == torch.channels_last
     model.eval()
     x = x.contiguous(memory_format=memory_format)
     start = time.perf_counter()

@@ -2,6 +2,7 @@ import importlib
 import pkgutil
 import sys
 
+import pytest
 import torch
 
 import skgalaxy.nn
@@ -118,3 +119,16 @@ def test_d4_layers_are_equivariant_and_the_embedding_exactly_invariant():
         assert not torch.allclose(
             plain.embed(dihedral(images, 1)), plain.embed(images), atol=1e-3
         )
+
+
+def test_networks_pickle_without_references_to_other_libraries():
+    """torch.channels_last pickles by a name another module can shadow."""
+    import pickle
+
+    pytest.importorskip("sklearn.externals.array_api_compat.torch")
+    from skgalaxy.nn.equivariant import D4CNN
+
+    for module in (GalaxyCNN(3, 2), D4CNN(3, 2, filters=(2, 4))):
+        blob = pickle.dumps(module)
+        assert b"array_api_compat" not in blob
+        assert type(pickle.loads(blob)) is type(module)

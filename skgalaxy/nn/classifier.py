@@ -64,14 +64,17 @@ class GalaxyCNN(nn.Module):
             nn.ReLU(inplace=True),
         )
         self.head = nn.Sequential(Dropout(dropout), nn.Linear(dense_units, n_classes))
-        self.memory_format = (
-            torch.channels_last if channels_last else torch.contiguous_format
-        )
-        self.to(memory_format=self.memory_format)
+        # A flag, not the format object: torch.memory_format pickles by a
+        # name that other libraries' modules can shadow.
+        self.channels_last = channels_last
+        self.to(memory_format=self._memory_format())
+
+    def _memory_format(self):
+        return torch.channels_last if self.channels_last else torch.contiguous_format
 
     def embed(self, x):
         """The penultimate representation (after the dense layer's ReLU)."""
-        x = self.augment(x).contiguous(memory_format=self.memory_format)
+        x = self.augment(x).contiguous(memory_format=self._memory_format())
         return self.embedding(self.pool(self.features(x)))
 
     def forward(self, x):

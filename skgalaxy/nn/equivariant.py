@@ -205,13 +205,16 @@ class D4CNN(nn.Module):
             Dropout(dropout), nn.Linear(filters[-1], dense_units), nn.ReLU(inplace=True)
         )
         self.head = nn.Sequential(Dropout(dropout), nn.Linear(dense_units, n_classes))
-        self.memory_format = (
-            torch.channels_last if channels_last else torch.contiguous_format
-        )
+        # A flag, not the format object: torch.memory_format pickles by a
+        # name that other libraries' modules can shadow.
+        self.channels_last = channels_last
+
+    def _memory_format(self):
+        return torch.channels_last if self.channels_last else torch.contiguous_format
 
     def invariant_features(self, x):
         """Features pooled over the group and the image: D4-invariant."""
-        x = self.augment(x).contiguous(memory_format=self.memory_format)
+        x = self.augment(x).contiguous(memory_format=self._memory_format())
         maps = self.features(x)
         n, channels, height, width = maps.shape
         grouped = maps.reshape(n, channels // ORDER, ORDER, height * width)
