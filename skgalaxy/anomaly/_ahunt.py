@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base import (
+    PADDED_BATCH,
     TORCH_PARAMETER_CONSTRAINTS,
     TorchEstimatorMixin,
     TrainingNet,
@@ -36,6 +37,10 @@ from ._base import CONTAMINATION_CONSTRAINT, OutlierScoresMixin
 from ._interest import interest_columns, interest_scores, split_query
 
 __all__ = ["AHUNTDetector"]
+
+#: The quantile of the unsupervised start's scores (on ``fit``'s samples)
+#: that counts as even odds of an anomaly where no label is near.
+EVEN_ODDS_QUANTILE = 0.95
 
 #: Images scored per forward pass and flattened per unsupervised-score batch.
 _BATCH = 256
@@ -64,6 +69,48 @@ def _labels(y, n_samples, allow_unlabelled):
             "samples only in fit."
         )
     return labels, labelled
+
+
+def _either(p, q):
+    """The probability of either of two independent events: ``p + (1 - p) q``."""
+    return 1 - (1 - p) * (1 - q)
+
+
+def _nearest(points, reference, chunk=1024):
+    """Distance to, and index of, each point's nearest reference point."""
+    distance = np.empty(len(points))
+    index = np.empty(len(points), dtype=np.int64)
+    ref = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float64))
+    for start in range(0, len(points), chunk):
+        batch = torch.from_numpy(
+            np.ascontiguousarray(points[start : start + chunk], dtype=np.float64)
+        )
+        # Exact distances: the matmul shortcut's rounding depends on the batch.
+        exact = torch.cdist(batch, ref, compute_mode="donot_use_mm_for_euclid_dist")
+        nearest = exact.min(dim=1)
+        distance[start : start + chunk] = nearest.values.numpy()
+        index[start : start + chunk] = nearest.indices.numpy()
+    return distance, index
+
+
+def _label_spacing(reference, labels, n_classes):
+    """Per class: the median distance of its labelled samples to their nearest
+    labelled neighbour of the same class (all classes' median where a class
+    has a single label)."""
+    labels = np.asarray(labels)
+    ref = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
+    distances = torch.cdist(ref, ref)
+    distances.fill_diagonal_(float("inf"))
+    same = torch.from_numpy(labels[:, None] == labels[None, :])
+    nearest = torch.where(same, distances, torch.inf).min(dim=1).values.numpy()
+    finite = np.isfinite(nearest) & (nearest > 0)
+    overall = float(np.median(nearest[finite])) if finite.any() else 1.0
+    spacing = np.full(n_classes, overall)
+    for c in range(n_classes):
+        mine = finite & (labels == c)
+        if mine.any():
+            spacing[c] = float(np.median(nearest[mine]))
+    return spacing
 
 
 def _exclusion_mask(exclude, n_samples):
@@ -157,6 +204,18 @@ class AHUNTDetector(
         ``score_samples`` (higher = more normal), cloned and fitted on the
         flattened input of ``fit``. None: ``IsolationForest`` seeded from
         ``random_state``.
+    blend : {"neighbours", "none"}, default="neighbours"
+        How the score uses what is unlabelled. ``"neighbours"`` (after
+        Astronomaly's NeighbourScore, Lochner & Bassett 2021): the score is the
+        classifier's interest probability ``p``, raised where the sample is
+        far from every label and the unsupervised start finds it anomalous:
+        ``1 - (1 - p) * (1 - (1 - w) * u)``, with ``u`` the odds of the
+        unsupervised score (its quantile among ``fit``'s samples, even odds at
+        the 95th percentile) and ``w = exp(-d / s)`` for the distance ``d`` to
+        the nearest labelled sample in the classifier's embedding and the
+        spacing ``s`` of the labels of its class. Near the labels the user
+        is trusted, far from them the unsupervised score. ``"none"``: the
+        classifier alone (the original AHUNT).
     filters : tuple of int, default=(16, 32, 64)
         CNN channels per conv block (per group element for "d4").
     hidden : tuple of int, default=(64, 64)
@@ -211,6 +270,18 @@ class AHUNTDetector(
         The classifier; None until some sample is labelled.
     unsupervised_ : estimator
         The unsupervised start, fitted on ``fit``'s ``X``.
+    unsupervised_quantiles_ : ndarray of shape (101,)
+        Percentiles of the unsupervised start's anomaly scores on ``fit``'s
+        samples: they turn a score into a quantile in [0, 1].
+    reference_ : ndarray of shape (n_labelled, n_units) or None
+        The classifier's embedding of the labelled samples of the last
+        training (``blend="neighbours"``): what "near a label" means.
+    reference_labels_ : ndarray of shape (n_labelled,) or None
+        Their classes (indices into ``classes_``).
+    scale_ : ndarray of shape (n_classes,) or None
+        Per class, the median distance between a labelled sample and its
+        nearest labelled neighbour of the class in that embedding: the unit
+        of distance near that class.
     scaler_ : sklearn.preprocessing.StandardScaler
         Standardisation of MLP input (``backbone_ == "mlp"`` only).
     n_labelled_ : int
@@ -266,6 +337,7 @@ class AHUNTDetector(
         "query_strategy": [StrOptions({"anomalous", "uncertain", "random"})],
         "backbone": [StrOptions({"auto", "cnn", "d4", "mlp"})],
         "unsupervised": [HasMethods(["fit", "score_samples"]), None],
+        "blend": [StrOptions({"neighbours", "none"})],
         "filters": [tuple, list],
         "hidden": [tuple, list],
         "dense_units": [Interval(Integral, 1, None, closed="left")],
@@ -284,6 +356,7 @@ class AHUNTDetector(
         query_strategy="anomalous",
         backbone="auto",
         unsupervised=None,
+        blend="neighbours",
         filters=(16, 32, 64),
         hidden=(64, 64),
         dense_units=64,
@@ -307,6 +380,7 @@ class AHUNTDetector(
         self.query_strategy = query_strategy
         self.backbone = backbone
         self.unsupervised = unsupervised
+        self.blend = blend
         self.filters = filters
         self.hidden = hidden
         self.dense_units = dense_units
@@ -421,9 +495,17 @@ class AHUNTDetector(
         X_b, y_b = self._balanced(X_t, y, seed)
         if net is None:
             self._fit_net(X_b, y_b, seed=seed)
-            return
-        self._train_net(net, X_b, y_b, seed=seed, epochs=self.epochs_per_round)
-        self.net_ = net
+        else:
+            self._train_net(net, X_b, y_b, seed=seed, epochs=self.epochs_per_round)
+            self.net_ = net
+        self.reference_ = self.reference_labels_ = self.scale_ = None
+        if self.blend == "neighbours":
+            embedding, _ = self._infer(
+                self._embed_and_logits, X_t, batch_size=PADDED_BATCH, pad=True
+            )
+            self.reference_ = embedding.numpy()
+            self.reference_labels_ = np.asarray(y, dtype=np.int64)
+            self.scale_ = _label_spacing(self.reference_, y, len(self.classes_))
 
     def _check_interest(self):
         if self.interest is None:
@@ -478,9 +560,13 @@ class AHUNTDetector(
         self.unsupervised_ = unsupervised.fit(
             np.concatenate(list(self._flat_batches(X_t)))
         )
+        self.unsupervised_quantiles_ = np.percentile(
+            self._unsupervised_scores(X_t), np.linspace(0, 100, 101)
+        )
         self.n_rounds_ = 0
         self.n_iter_ = 0
         self.net_ = None
+        self.reference_ = self.reference_labels_ = self.scale_ = None
         if labelled.any():
             self._train(
                 self._rows(X_t, np.flatnonzero(labelled)),
@@ -541,9 +627,48 @@ class AHUNTDetector(
             self._interest_classes(), self.classes_, self.reserve_label
         )
 
-    def _proba(self, X_t):
-        logits = self._infer(self.net_.module_, X_t)
-        return torch.softmax(logits.double(), dim=1).numpy()
+    def _embed_and_logits(self, xb):
+        embedding = self.net_.module_.embed(xb)
+        return embedding, self.net_.module_.head(embedding)
+
+    def _proba(self, X_t, with_embedding=False):
+        # Padded: the distance to the labels must not depend on the batch.
+        embedding, logits = self._infer(
+            self._embed_and_logits, X_t, batch_size=PADDED_BATCH, pad=True
+        )
+        proba = torch.softmax(logits.double(), dim=1).numpy()
+        return (proba, embedding.numpy()) if with_embedding else proba
+
+    def _unsupervised_quantile(self, X_t):
+        """The unsupervised score as odds of an anomaly, in [0, 1].
+
+        Its quantile among fit's scores, raised to the power that puts
+        even odds (0.5) at the quantile ``EVEN_ODDS_QUANTILE``: only the
+        most anomalous few percent count as more likely anomalous than not.
+        """
+        scores = self._unsupervised_scores(X_t)
+        quantile = np.interp(
+            scores, self.unsupervised_quantiles_, np.linspace(0, 1, 101)
+        )
+        return quantile ** (np.log(0.5) / np.log(EVEN_ODDS_QUANTILE))
+
+    def _blend(self, X_t):
+        """Class probabilities, the weight of the classifier, the unsupervised odds.
+
+        An interest score ``p`` of the classifier becomes ``1 - (1 - p) * (1
+        - (1 - weight) * u)`` (:func:`_either`): the unsupervised odds ``u``
+        fill what the classifier leaves, the more so the farther the sample
+        is from the labels: ``weight = exp(-d / s)`` for the distance ``d``
+        to the nearest labelled sample and ``s`` the spacing of the labelled
+        samples of its class (see ``blend``). Without blending, ``weight`` is
+        1.
+        """
+        proba, embedding = self._proba(X_t, with_embedding=True)
+        if self.blend == "none" or self.reference_ is None or not len(self.reference_):
+            return proba, np.ones(len(proba)), np.zeros(len(proba))
+        distance, nearest = _nearest(embedding, self.reference_)
+        weight = np.exp(-distance / self.scale_[self.reference_labels_[nearest]])
+        return proba, weight, self._unsupervised_quantile(X_t)
 
     def _unsupervised_scores(self, X_t):
         """The unsupervised start's anomaly scores (higher = more anomalous)."""
@@ -553,8 +678,10 @@ class AHUNTDetector(
 
     def _interest_scores(self, X_t):
         if self.net_ is None:
-            return self._unsupervised_scores(X_t)
-        return interest_scores(self._proba(X_t), *self._interest_columns())
+            return self._unsupervised_quantile(X_t)
+        proba, weight, unsupervised = self._blend(X_t)
+        classified = interest_scores(proba, *self._interest_columns())
+        return _either(classified, (1 - weight) * unsupervised)
 
     def _auto_offset(self, train_scores):
         return -0.5
@@ -669,8 +796,18 @@ class AHUNTDetector(
         ):
             scores = self._unsupervised_scores(X_t)[candidates]
             return candidates[np.argsort(-scores, kind="stable")[:n]]
-        proba = self._proba(X_t)[candidates]
         if self.query_strategy == "uncertain":
+            proba = self._proba(X_t)[candidates]
             entropy = -(proba * np.log(proba + 1e-12)).sum(axis=1)
             return candidates[np.argsort(-entropy, kind="stable")[:n]]
-        return candidates[split_query(proba, *self._interest_columns(), n)]
+        proba, weight, unsupervised = (part[candidates] for part in self._blend(X_t))
+        columns, weights = self._interest_columns()
+        # A class seen before ranks by its probability; one not seen yet is
+        # looked for through the reserve, blended with the unsupervised score,
+        # and so is the rest of the budget.
+        far = (1 - weight) * unsupervised
+        ranked = proba.copy()
+        reserve = list(self.classes_).index(self.reserve_label)
+        ranked[:, reserve] = _either(proba[:, reserve], far)
+        fill = _either(interest_scores(proba, columns, weights), far)
+        return candidates[split_query(ranked, columns, weights, n, fill=fill)]

@@ -49,11 +49,11 @@ def split_budget(n, weights):
     return counts
 
 
-def split_query(proba, columns, weights, n):
+def split_query(proba, columns, weights, n, fill=None):
     """Rows to query: each class of interest gets its weight's share of ``n``.
 
     Within a class's share the rows most probably of that class come first;
-    what is left is filled by the combined interest score.
+    what is left is filled by ``fill`` (default: the combined interest score).
     """
     chosen = {}  # an ordered set
 
@@ -63,5 +63,7 @@ def split_query(proba, columns, weights, n):
 
     for column, count in zip(columns, split_budget(n, weights)):
         take(proba[:, column], count)
-    take(interest_scores(proba, columns, weights), n - len(chosen))
+    if fill is None:
+        fill = interest_scores(proba, columns, weights)
+    take(fill, n - len(chosen))
     return np.fromiter(chosen, dtype=np.int64, count=len(chosen))
