@@ -13,7 +13,8 @@
    Side by side every round (skgalaxy.active), every AHUNT-based method
    hunting ``interest={"merger": 1}``: AHUNT on images (CNN); AHUNT on
    FlowVAETransformer embeddings (the ArcsinhScaler -> FlowVAE -> AHUNT
-   pipeline; the VAE is fitted once, without labels, on all images); the
+   pipeline; the VAE is fitted once, without labels, on all images), with
+   and without blending in the unsupervised score away from the labels; the
    paper's baselines: IsolationForest on raw pixels, on the static FlowVAE
    embeddings and on AHUNT's learnt latent space (the image AHUNT's last
    hidden layer, refitted each round), and the same embedding classifier
@@ -115,6 +116,9 @@ def hunters_for(seed, n_queries, images, scaled, embeddings, first_epochs):
         "AHUNT, images": TimedHunter(on_images),
         "AHUNT, FlowVAE embeddings": TimedHunter(
             ActiveHunter(detector(seed, n_queries), embeddings)
+        ),
+        "AHUNT classifier alone (blend='none'), FlowVAE embeddings": ActiveHunter(
+            detector(seed, n_queries, blend="none"), embeddings
         ),
         "IsolationForest, raw pixels": UnsupervisedHunter(
             IsolationForest(random_state=seed), images
