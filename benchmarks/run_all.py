@@ -19,10 +19,14 @@ HERE = Path(__file__).resolve().parent
 #: In the order they run; the longest last.
 SCRIPTS = [
     "import_time",
+    "quickstart_time",
     "make_galaxies_speed",
     "classifier_speed",
+    "onnx_speed",
+    "survey_scoring",
     "synthetic_galaxies",
     "classifier_accuracy",
+    "fit_times",
     "flow_vae",
     "cae_anomaly",
     "ahunt_hunt",

@@ -1,0 +1,104 @@
+"""Each estimator's default fit time on real 64x64 galaxies, and its model file sizes.
+
+Every estimator with its defaults (``device="cpu"``, ``random_state=0``) behind
+an ``ArcsinhScaler`` is fitted on the first 1,000 and 5,000 gz1_sdss_64
+galaxies (the classifiers with their 4-class labels), once per size; the
+model fitted on the larger set is then written as a safe ``.skgalaxy`` file
+and as a joblib pickle, and loaded back.
+
+    python benchmarks/fit_times.py [--sizes 1000 5000] [--smoke]
+"""
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+from _report import load_gz1_morphology, markdown_table, record
+from sklearn.pipeline import make_pipeline
+
+from skgalaxy import (
+    AHUNTDetector,
+    ArcsinhScaler,
+    CAEAnomalyDetector,
+    ContrastiveTransformer,
+    FlowVAETransformer,
+    GalaxyCNNClassifier,
+)
+from skgalaxy.io import load_model, save_model
+
+#: (name, class, fitted with labels)
+ESTIMATORS = [
+    ("GalaxyCNNClassifier", GalaxyCNNClassifier, True),
+    ("FlowVAETransformer", FlowVAETransformer, False),
+    ("CAEAnomalyDetector", CAEAnomalyDetector, False),
+    ("AHUNTDetector", AHUNTDetector, True),
+    ("ContrastiveTransformer", ContrastiveTransformer, False),
+]
+
+
+def timed(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def file_sizes(model):
+    """Sizes in MB of the safe file and the joblib pickle; save + load seconds."""
+    with tempfile.TemporaryDirectory() as folder:
+        safe, joblib_file = Path(folder, "m.skgalaxy"), Path(folder, "m.joblib")
+        _, save_s = timed(save_model, model, safe)
+        _, load_s = timed(load_model, safe)
+        joblib.dump(model, joblib_file)
+        return (
+            safe.stat().st_size / 1e6,
+            joblib_file.stat().st_size / 1e6,
+            save_s,
+            load_s,
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
+    args = parser.parse_args()
+    images, y = load_gz1_morphology()
+    order = np.random.default_rng(0).permutation(len(y))
+    images, y = images[order], y[order]
+    sizes = [100] if args.smoke else sorted(args.sizes)
+    extra = dict(max_epochs=1) if args.smoke else {}
+    times, files = {}, {}
+    for name, estimator, supervised in ESTIMATORS:
+        for n in sizes:
+            model = make_pipeline(
+                ArcsinhScaler(), estimator(device="cpu", random_state=0, **extra)
+            )
+            fit_args = (images[:n], y[:n]) if supervised else (images[:n],)
+            _, seconds = timed(model.fit, *fit_args)
+            times[name, n] = seconds
+            print(f"{name} on {n} images: {seconds:.0f} s", flush=True)
+        files[name] = file_sizes(model)
+        print(f"{name} files (MB, MB, s, s): {np.round(files[name], 2)}", flush=True)
+    rows = [
+        [name, *(f"{times[name, n]:.0f}" for n in sizes)]
+        + [f"{value:.2f}" for value in files[name]]
+        for name, _, _ in ESTIMATORS
+    ]
+    header = ["estimator (defaults)", *(f"fit s, {n} images" for n in sizes)]
+    header += ["safe file MB", "joblib MB", "save s", "load s"]
+    body = (
+        "One fit per size, with nothing else on the machine; first galaxies of "
+        "one fixed shuffle of gz1_sdss_64 (64x64x3); classifiers on the 4-class "
+        "labels. Files of the model fitted on the most images.\n\n"
+        + markdown_table(header, rows)
+    )
+    print(body)
+    if not args.smoke:
+        record("fit_times", "Default fit times and model file sizes", body)
+
+
+if __name__ == "__main__":
+    main()

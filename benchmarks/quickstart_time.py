@@ -1,0 +1,92 @@
+"""The README's Quickstart, run as a newcomer would: its wall time and its printout.
+
+The Python blocks of the README's "Quickstart" section are joined and run in a
+fresh interpreter in an empty folder (``repeats`` times); the script fails if
+they fail or if the CNN is not clearly better than chance and than the linear
+model on pixels.
+
+    python benchmarks/quickstart_time.py [--repeats 3] [--smoke]
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _report import markdown_table, median_range, record
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+CHANCE = 0.25  # four balanced classes
+
+
+def quickstart_code(readme=README):
+    """The README's Quickstart code blocks, joined in order."""
+    text = readme.read_text()
+    section = re.search(r"^## Quickstart\n(.*?)^## ", text, re.S | re.M)
+    if section is None:
+        sys.exit("README.md has no '## Quickstart' section")
+    blocks = re.findall(r"```python\n(.*?)```", section.group(1), re.S)
+    return "\n".join(blocks)
+
+
+def accuracy(output, label):
+    found = re.search(rf"^{re.escape(label)}:? ([0-9.]+)", output, re.M)
+    if found is None:
+        sys.exit(f"the Quickstart printed no {label!r} line:\n{output}")
+    return float(found.group(1))
+
+
+def run_once(code):
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "quickstart.py"
+        script.write_text(code)
+        start = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        seconds = time.perf_counter() - start
+    if result.returncode:
+        sys.exit(f"the Quickstart failed:\n{result.stdout}\n{result.stderr}")
+    cnn = accuracy(result.stdout, "CNN accuracy")
+    linear = accuracy(result.stdout, "linear model on pixels")
+    print(f"{seconds:.0f} s, CNN {cnn:.3f}, linear {linear:.3f}", flush=True)
+    if not (cnn > linear + 0.1 and cnn > CHANCE + 0.3):
+        sys.exit(f"the Quickstart's CNN ({cnn}) is not clearly above the baselines")
+    return seconds, cnn, linear
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="one run, no record")
+    args = parser.parse_args()
+    code = quickstart_code()
+    runs = [run_once(code) for _ in range(1 if args.smoke else args.repeats)]
+    seconds, cnn, linear = zip(*runs)
+    body = (
+        f"The README's Quickstart blocks run as one script in a fresh interpreter, "
+        f"{len(runs)} times one after the other (same seeds: the accuracies repeat; "
+        "the time includes importing torch and skgalaxy). Chance accuracy 0.25.\n\n"
+        + markdown_table(
+            ["measure", "median (min-max)"],
+            [
+                ["wall time, s", median_range(seconds, ".0f")],
+                ["GalaxyCNNClassifier(max_epochs=12) test accuracy", median_range(cnn)],
+                ["LogisticRegression on pixels test accuracy", median_range(linear)],
+            ],
+        )
+    )
+    print(body)
+    if not args.smoke:
+        record("quickstart_time", "The README Quickstart", body)
+
+
+if __name__ == "__main__":
+    main()
