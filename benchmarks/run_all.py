@@ -24,6 +24,7 @@ SCRIPTS = [
     "classifier_speed",
     "onnx_speed",
     "survey_scoring",
+    "hunt_page",
     "synthetic_galaxies",
     "classifier_accuracy",
     "fit_times",
