@@ -245,7 +245,7 @@ def main():
     parser.add_argument("--personal-rounds", type=int, default=8)
     parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
     args = parser.parse_args()
-    seeds = [0, 1] if args.smoke else list(range(args.seeds))  # 2: the tables pool seeds
+    seeds = [0, 1] if args.smoke else list(range(args.seeds))  # tables pool seeds
     first_epochs = 2 if args.smoke else AHUNTDetector().max_epochs
     vae_epochs = 1 if args.smoke else args.vae_epochs
     rounds = 2 if args.smoke else args.personal_rounds

@@ -109,6 +109,19 @@ def test_interest_weights_change_the_ranking(blobs):
         assert rank_weighted_score(truth == other, score) < 0.2
 
 
+def test_the_blended_score_finds_a_kind_the_classifier_alone_misses(blobs):
+    """Trails were never labelled: far from every label, the unsupervised
+    start's score lifts them; the classifier alone ranks by merger odds."""
+    X, _, truth = blobs
+    found = {}
+    for blend in ("neighbours", "none"):
+        det = _taught(blobs, blend=blend, interest={"merger": 1.0})
+        top = truth[np.argsort(-det.anomaly_score(X))[:30]]
+        found[blend] = (np.sum(top == "merger"), np.sum(top == "trail"))
+    assert found["neighbours"][0] >= 13 and found["neighbours"][1] >= 12, found
+    assert found["none"][1] <= 5, found
+
+
 def test_query_budget_is_split_by_interest(blobs):
     X, _, truth = blobs
     det = _taught(blobs, interest={"merger": 3, "trail": 1}, n_queries=8)
