@@ -238,18 +238,44 @@ def personalisation(seed, n_rounds, first_epochs, smoke):
     return rows, n_normal, n_each
 
 
+def personal_section(rows, n_normal, n_each, rounds):
+    return (
+        f"**Personalisation** (make_galaxies 32x32: {n_normal} normal, "
+        f"{n_each} satellite trails, {n_each} lenses; AHUNT on images, {rounds} "
+        f"rounds of 10 queries; share of each kind among the top {n_each} of the "
+        "final ranking):\n\n"
+        + markdown_table(["interest", "wanted kind", "other kind", "normal"], rows)
+    )
+
+
+def personalisation_only(first_epochs, rounds, smoke):
+    rows, n_normal, n_each = personalisation(0, rounds, first_epochs, smoke)
+    body = personal_section(rows, n_normal, n_each, rounds)
+    print(body)
+    if not smoke:
+        record("ahunt_personalisation", "AHUNTDetector: personalisation", body)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--vae-epochs", type=int, default=5)
     parser.add_argument("--personal-rounds", type=int, default=8)
     parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
+    parser.add_argument(
+        "--part",
+        choices=["all", "personal"],
+        default="all",
+        help="'personal': only the personalisation, in its own RESULTS.md section",
+    )
     args = parser.parse_args()
     seeds = [0, 1] if args.smoke else list(range(args.seeds))  # tables pool seeds
     first_epochs = 2 if args.smoke else AHUNTDetector().max_epochs
     vae_epochs = 1 if args.smoke else args.vae_epochs
     rounds = 2 if args.smoke else args.personal_rounds
 
+    if args.part == "personal":
+        return personalisation_only(first_epochs, rounds, args.smoke)
     images, y = load_gz1_morphology()
     if args.smoke:
         keep = np.r_[np.flatnonzero(y != "merger")[:400], np.flatnonzero(y == "merger")]
@@ -305,13 +331,8 @@ def main():
         "oracle included; recall and MCC among the top 50; median (min-max) over "
         "seeds. Per-round values: `benchmarks/ahunt_hunt.csv`.\n\n"
         + "\n\n".join(sections)
-        + f"\n\n**Personalisation** (make_galaxies 32x32: {n_normal} normal, "
-        f"{n_each} satellite trails, {n_each} lenses; AHUNT on images, {rounds} "
-        f"rounds of 10 queries; share of each kind among the top {n_each} of the "
-        "final ranking):\n\n"
-        + markdown_table(
-            ["interest", "wanted kind", "other kind", "normal"], personal_rows
-        )
+        + "\n\n"
+        + personal_section(personal_rows, n_normal, n_each, rounds)
         + "\n\n**Wall time per round** (query + teach, median (min-max) over seeds "
         "and both protocols, of each seed's median round):\n\n"
         + markdown_table(["method", "seconds per round"], time_rows)

@@ -273,7 +273,8 @@ class HuntSession:
     n_queries : int or None, default=None
         Samples per round; None: the detector's ``n_queries``.
     interest : dict or None, default=None
-        ``{class: weight}`` passed to the detector. None: every class
+        ``{class: weight}`` passed to the detector. None: the detector's own
+        ``interest`` when a new hunt starts with one set, else every class
         labelled in the hunt that was not known at the start, except
         :data:`NOT_INTERESTING`, equally weighted (the detector's reserve
         output while there is none).
@@ -360,6 +361,8 @@ class HuntSession:
         if not _is_fitted(detector):
             detector = clone(detector).fit(self.X, y)
         self.detector_ = detector
+        if self.interest is None and getattr(self.hunter_, "interest", None):
+            self.interest = dict(self.hunter_.interest)
         self.round_ = 0
         self.history_ = []
         self._store.set_meta("fingerprint", fingerprint)

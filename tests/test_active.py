@@ -185,6 +185,18 @@ def test_a_hunt_finds_the_anomalies_and_never_shows_a_sample_twice(pool):
     assert session.hunter_.n_labelled_ == 120
 
 
+def test_a_session_hunts_with_the_detectors_own_interest(pool):
+    X, y, truth = pool
+    detector = clone(DETECTOR).set_params(interest={"merger": 1.0, "bulge": 0.0})
+    session = HuntSession(X, detector, y=y)
+    assert session.effective_interest() == {"merger": 1.0, "bulge": 0.0}
+    session.hunt(oracle=lambda idx: truth[idx], n_rounds=1)
+    assert session.hunter_.interest == {"merger": 1.0, "bulge": 0.0}
+    # The session's own interest wins over the detector's.
+    other = HuntSession(X, detector, y=y, interest={"bulge": 1.0})
+    assert other.effective_interest() == {"bulge": 1.0}
+
+
 def test_a_round_shows_the_same_queries_until_it_is_taught(pool):
     session = _session(pool)
     first = session.query()
