@@ -1,6 +1,7 @@
 """The ``skgalaxy`` command (also ``python -m skgalaxy``)."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -134,14 +135,19 @@ def _run_score(args):
         raise FileNotFoundError(f"No model file {args.model}")
     client = cluster = None
     if args.workers > 1:
+        import dask
         from dask.distributed import Client, LocalCluster
 
-        cluster = LocalCluster(
-            n_workers=args.workers,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address=None,
-        )
+        # dask gives workers OMP_NUM_THREADS=1; torch should share the cores.
+        threads = max(1, (os.cpu_count() or 1) // args.workers)
+        environ = "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS"
+        with dask.config.set({environ: threads}):
+            cluster = LocalCluster(
+                n_workers=args.workers,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
         client = Client(cluster)
     try:
         out = score_survey(
