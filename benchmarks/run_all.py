@@ -29,6 +29,7 @@ SCRIPTS = [
     "classifier_accuracy",
     "fit_times",
     "flow_vae",
+    "representations",
     "cae_anomaly",
     "ahunt_hunt",
 ]

@@ -1,0 +1,373 @@
+"""Self-supervised features, transfer and the D4 backbone on real galaxies.
+
+Real SDSS galaxies (gz1_sdss_64, 4 classes), ArcsinhScaler fitted on each
+training split, 3 seeds, median (min-max). Four parts, each its own section
+of RESULTS.md (``--part``):
+
+``probe``
+    Stratified 80/20 split per seed. A ContrastiveTransformer (defaults) is
+    fitted on the training images without their labels; a balanced
+    LogisticRegression on its embeddings vs on PCA of the pixels (as many
+    components as the embedding has dimensions, and 16). Then classifiers on
+    the same split, same epochs: from scratch on all training labels; from
+    scratch on a stratified 10 % of them; fine-tuned from the contrastive
+    encoder on that same 10 %.
+``detect``
+    Mergers found without labels, with the split of ``cae_anomaly.py``: fitted
+    on 75 % of the normal galaxies, scoring the other 25 % and every merger.
+    IsolationForest, kNN distance and Gaussian-mixture density on the
+    ContrastiveTransformer's embeddings (fitted on the same normal galaxies)
+    and IsolationForest on the pixels, the baseline.
+``backbone``
+    GalaxyCNNClassifier with ``backbone="cnn"`` vs ``"d4"``, same split,
+    epochs and everything else: accuracy, macro-F1, merger recall, training
+    images/s and prediction images/s.
+``synthetic``
+    Pretraining on make_galaxies (as many images as the real training split)
+    instead of the real images: linear probe on real galaxies and fine-tuning
+    on 10 % of the real labels, beside the same from real images.
+
+    python benchmarks/representations.py [--part probe detect backbone synthetic]
+                                         [--seeds 3] [--epochs 30] [--ssl-epochs 30]
+    python benchmarks/representations.py --smoke       # every part, tiny
+"""
+
+import argparse
+import time
+
+import numpy as np
+from _report import load_gz1_morphology, markdown_table, median_range, record
+from cae_anomaly import real_split
+from sklearn.decomposition import PCA
+from sklearn.ensemble import IsolationForest
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    f1_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skgalaxy import ArcsinhScaler, ContrastiveTransformer, GalaxyCNNClassifier
+from skgalaxy.datasets import make_galaxies
+
+PARTS = ("probe", "detect", "backbone", "synthetic")
+LABEL_FRACTION = 0.1
+
+
+def timed(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def scaled_split(images, y, seed):
+    """Stratified 80/20 split, scaled by an ArcsinhScaler fitted on the 80 %."""
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        images, y, test_size=0.2, stratify=y, random_state=seed
+    )
+    scaler = ArcsinhScaler().fit(X_tr)
+    return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+
+
+def label_subset(y, seed):
+    """Indices of a stratified ``LABEL_FRACTION`` of ``y``."""
+    keep, _ = train_test_split(
+        np.arange(len(y)), train_size=LABEL_FRACTION, stratify=y, random_state=seed
+    )
+    return keep
+
+
+def probe_f1(F_tr, y_tr, F_te, y_te):
+    """Held-out macro-F1 of a balanced linear probe on features."""
+    probe = make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=3000, class_weight="balanced")
+    )
+    return f1_score(y_te, probe.fit(F_tr, y_tr).predict(F_te), average="macro")
+
+
+def classifier_scores(clf, X_tr, y_tr, X_te, y_te):
+    """Fit ``clf`` and return its test scores, fit time and speeds."""
+    _, fit_s = timed(clf.fit, X_tr, y_tr)
+    pred, predict_s = timed(clf.predict, X_te)
+    return {
+        "accuracy": accuracy_score(y_te, pred),
+        "macro_f1": f1_score(y_te, pred, average="macro"),
+        "merger_recall": recall_score(y_te == "merger", pred == "merger"),
+        "fit_s": fit_s,
+        "train_rate": len(X_tr) * clf.max_epochs / fit_s,
+        "predict_rate": len(X_te) / predict_s,
+    }
+
+
+def pretrain(X, seed, args):
+    return ContrastiveTransformer(
+        max_epochs=args.ssl_epochs, random_state=seed, device="cpu"
+    ).fit(X)
+
+
+def classifier(seed, args, **params):
+    return GalaxyCNNClassifier(
+        max_epochs=args.epochs, random_state=seed, device="cpu", **params
+    )
+
+
+def probe_seed(images, y, seed, args):
+    X_tr, X_te, y_tr, y_te = scaled_split(images, y, seed)
+    encoder, ssl_s = timed(pretrain, X_tr, seed, args)
+    E_tr, E_te = encoder.transform(X_tr), encoder.transform(X_te)
+    flat_tr, flat_te = X_tr.reshape(len(X_tr), -1), X_te.reshape(len(X_te), -1)
+    result = {"ssl_s": ssl_s}
+    width = E_tr.shape[1]
+    result[f"ContrastiveTransformer ({width} dims)"] = probe_f1(E_tr, y_tr, E_te, y_te)
+    for k in sorted({width, 16}):
+        pca = PCA(n_components=k, random_state=seed).fit(flat_tr)
+        result[f"PCA ({k} components)"] = probe_f1(
+            pca.transform(flat_tr), y_tr, pca.transform(flat_te), y_te
+        )
+    few = label_subset(y_tr, seed)
+    result["scratch, all labels"] = classifier_scores(
+        classifier(seed, args), X_tr, y_tr, X_te, y_te
+    )
+    result["scratch, 10 % labels"] = classifier_scores(
+        classifier(seed, args), X_tr[few], y_tr[few], X_te, y_te
+    )
+    result["fine-tuned from the contrastive encoder, 10 % labels"] = classifier_scores(
+        classifier(seed, args, encoder=FrozenEstimator(encoder)),
+        X_tr[few],
+        y_tr[few],
+        X_te,
+        y_te,
+    )
+    return result, (len(X_tr), len(X_te), len(few))
+
+
+def knn_distance(F_tr, F_te, k=10):
+    distances, _ = NearestNeighbors(n_neighbors=k).fit(F_tr).kneighbors(F_te)
+    return distances.mean(axis=1)
+
+
+def density_detectors(F_tr, F_te, seed):
+    """``{name: anomaly scores of F_te}`` of the label-free detectors."""
+    scaler = StandardScaler().fit(F_tr)
+    F_tr, F_te = scaler.transform(F_tr), scaler.transform(F_te)
+    # A full covariance per component in 128 dimensions is ill-posed on a few
+    # thousand galaxies: the mixture models the 16 leading principal components.
+    gmm = make_pipeline(
+        PCA(n_components=min(16, F_tr.shape[1]), random_state=seed),
+        GaussianMixture(n_components=8, reg_covar=1e-4, random_state=seed),
+    )
+    return {
+        "IsolationForest": -IsolationForest(random_state=seed)
+        .fit(F_tr)
+        .score_samples(F_te),
+        "kNN mean distance (k=10)": knn_distance(F_tr, F_te),
+        "Gaussian mixture (8 components, 16 PCs)": -gmm.fit(
+            F_tr.astype(np.float64)
+        ).score_samples(F_te.astype(np.float64)),
+    }
+
+
+def detect_seed(images, y, seed, args):
+    X_train, X_test, is_merger = real_split(images, y, seed)
+    scaler = ArcsinhScaler().fit(X_train)
+    S_train, S_test = scaler.transform(X_train), scaler.transform(X_test)
+    encoder, ssl_s = timed(pretrain, S_train, seed, args)
+    scores = {
+        f"{name}, contrastive embeddings": s
+        for name, s in density_detectors(
+            encoder.transform(S_train), encoder.transform(S_test), seed
+        ).items()
+    }
+    forest = IsolationForest(random_state=seed).fit(S_train.reshape(len(S_train), -1))
+    scores["IsolationForest, pixels (baseline)"] = -forest.score_samples(
+        S_test.reshape(len(S_test), -1)
+    )
+    result = {
+        name: {
+            "roc_auc": roc_auc_score(is_merger, s),
+            "ap": average_precision_score(is_merger, s),
+        }
+        for name, s in scores.items()
+    }
+    result["ssl_s"] = ssl_s
+    return result, (len(S_train), len(S_test), int(is_merger.sum()))
+
+
+def backbone_seed(images, y, seed, args):
+    X_tr, X_te, y_tr, y_te = scaled_split(images, y, seed)
+    result = {
+        f'backbone="{name}"': classifier_scores(
+            classifier(seed, args, backbone=name), X_tr, y_tr, X_te, y_te
+        )
+        for name in ("cnn", "d4")
+    }
+    return result, (len(X_tr), len(X_te))
+
+
+def synthetic_seed(images, y, seed, args):
+    X_tr, X_te, y_tr, y_te = scaled_split(images, y, seed)
+    raw = make_galaxies(len(X_tr), random_state=seed).images
+    synthetic = ArcsinhScaler().fit_transform(raw)
+    few = label_subset(y_tr, seed)
+    result = {}
+    for source, X_pre in (("real training images", X_tr), ("make_galaxies", synthetic)):
+        encoder, ssl_s = timed(pretrain, X_pre, seed, args)
+        row = classifier_scores(
+            classifier(seed, args, encoder=FrozenEstimator(encoder)),
+            X_tr[few],
+            y_tr[few],
+            X_te,
+            y_te,
+        )
+        row["probe"] = probe_f1(
+            encoder.transform(X_tr), y_tr, encoder.transform(X_te), y_te
+        )
+        row["ssl_s"] = ssl_s
+        result[f"pretrained on {source}"] = row
+    return result, (len(X_tr), len(X_te), len(few))
+
+
+CLASSIFIER_COLUMNS = {
+    "accuracy": ("accuracy", ".3f"),
+    "macro_f1": ("macro-F1", ".3f"),
+    "merger_recall": ("merger recall", ".3f"),
+    "fit_s": ("fit s", ".0f"),
+}
+
+
+def rows_of(runs, names, columns):
+    return [
+        [
+            name,
+            *[median_range([r[name][key] for r in runs], f) for key, (_, f) in columns],
+        ]
+        for name in names
+    ]
+
+
+def ssl_time(runs):
+    return median_range([r["ssl_s"] for r in runs], ".0f")
+
+
+def probe_body(runs, sizes, args):
+    probes = [k for k, v in runs[0].items() if isinstance(v, float) and k != "ssl_s"]
+    clfs = [k for k, v in runs[0].items() if isinstance(v, dict)]
+    return (
+        f"{sizes[0]} training / {sizes[1]} test images per seed; the 10 % subset "
+        f"has {sizes[2]} labelled images. ContrastiveTransformer defaults with "
+        f"{args.ssl_epochs} epochs (fit {ssl_time(runs)} s); classifiers "
+        f"GalaxyCNNClassifier defaults with {args.epochs} epochs.\n\n"
+        "**Linear probe** (balanced LogisticRegression, held-out macro-F1; target: "
+        "self-supervised >= 0.60)\n\n"
+        + markdown_table(
+            ["features", "macro-F1"],
+            [[name, median_range([r[name] for r in runs])] for name in probes],
+        )
+        + "\n\n**Transfer** (target: fine-tuned on 10 % of the labels >= from "
+        "scratch on all labels, macro-F1)\n\n"
+        + markdown_table(
+            ["classifier", *[c for c, _ in CLASSIFIER_COLUMNS.values()]],
+            rows_of(runs, clfs, CLASSIFIER_COLUMNS.items()),
+        )
+    )
+
+
+def detect_body(runs, sizes, args):
+    names = [k for k in runs[0] if k != "ssl_s"]
+    columns = {"roc_auc": ("ROC AUC", ".3f"), "ap": ("average precision", ".3f")}
+    return (
+        f"Fitted on {sizes[0]} normal galaxies, scoring {sizes[1]} ({sizes[2]} "
+        f"mergers); ContrastiveTransformer defaults with {args.ssl_epochs} epochs "
+        f"(fit {ssl_time(runs)} s), embeddings "
+        "standardised. Target: ROC AUC >= 0.90 (the CAE's and IsolationForest's "
+        "figures on this split are in the cae_anomaly section).\n\n"
+        + markdown_table(
+            ["detector", *[c for c, _ in columns.values()]],
+            rows_of(runs, names, columns.items()),
+        )
+    )
+
+
+def backbone_body(runs, sizes, args):
+    columns = {
+        **CLASSIFIER_COLUMNS,
+        "train_rate": ("training images/s", ".0f"),
+        "predict_rate": ("prediction images/s", ".0f"),
+    }
+    return (
+        f"{sizes[0]} training / {sizes[1]} test images per seed; both "
+        f"GalaxyCNNClassifier defaults with {args.epochs} epochs, only the "
+        'backbone differs ("cnn" predicts with 8-fold test-time augmentation, '
+        '"d4" needs none; training images/s counts every epoch\'s images).\n\n'
+        + markdown_table(
+            ["backbone", *[c for c, _ in columns.values()]],
+            rows_of(runs, list(runs[0]), columns.items()),
+        )
+    )
+
+
+def synthetic_body(runs, sizes, args):
+    columns = {
+        "probe": ("linear probe macro-F1", ".3f"),
+        **CLASSIFIER_COLUMNS,
+        "ssl_s": ("pretraining s", ".0f"),
+    }
+    return (
+        f"Pretraining on {sizes[0]} images ({args.ssl_epochs} epochs), "
+        f"fine-tuning on {sizes[2]} labelled real images ({args.epochs} epochs), "
+        f"testing on {sizes[1]} real images.\n\n"
+        + markdown_table(
+            ["encoder", *[c for c, _ in columns.values()]],
+            rows_of(runs, list(runs[0]), columns.items()),
+        )
+    )
+
+
+RUNNERS = {
+    "probe": (probe_seed, probe_body, "Self-supervised features and transfer"),
+    "detect": (detect_seed, detect_body, "Mergers found without labels"),
+    "backbone": (backbone_seed, backbone_body, "D4 vs plain CNN backbone"),
+    "synthetic": (synthetic_seed, synthetic_body, "Synthetic pretraining"),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=PARTS, nargs="+", default=list(PARTS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=30, help="classifier epochs")
+    parser.add_argument("--ssl-epochs", type=int, default=30)
+    parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
+    args = parser.parse_args()
+    images, y = load_gz1_morphology()
+    if args.smoke:
+        keep = np.random.default_rng(0).permutation(len(y))[:300]
+        keep = np.union1d(keep, np.flatnonzero(y == "merger")[:30])
+        images, y = images[keep], y[keep]
+        args.part, args.seeds, args.epochs, args.ssl_epochs = PARTS, 1, 1, 1
+    for part in args.part:
+        run_seed, body_of, title = RUNNERS[part]
+        runs, sizes = [], None
+        for seed in range(args.seeds):
+            result, sizes = run_seed(images, y, seed, args)
+            runs.append(result)
+            print(part, seed, result, flush=True)
+        body = (
+            f"Seeds {list(range(args.seeds))}; median (min-max) over seeds.\n\n"
+            + body_of(runs, sizes, args)
+        )
+        print(body)
+        if not args.smoke:
+            record(f"representations_{part}", title, body + "\n")
+
+
+if __name__ == "__main__":
+    main()
