@@ -375,3 +375,19 @@ def test_the_d4_backbone_grows_and_scores_turned_images_alike():
         np.testing.assert_allclose(
             det.score_samples(np.rot90(X, k, axes=(1, 2))), scores, atol=1e-6
         )
+
+
+def test_label_spacing_in_blocks_matches_the_full_distance_matrix():
+    from skgalaxy.anomaly._ahunt import _nearest_same_label
+
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(23, 4))
+    labels = rng.integers(0, 3, size=23)
+    labels[0] = 5  # a class of one sample: no neighbour
+    full = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    full[np.arange(23), np.arange(23)] = np.inf
+    full[labels[:, None] != labels[None, :]] = np.inf
+    for chunk_size in (1, 4, 1024):
+        nearest = _nearest_same_label(points, labels, chunk_size=chunk_size)
+        np.testing.assert_allclose(nearest, full.min(axis=1), rtol=1e-5)
+    assert np.isinf(nearest[0])

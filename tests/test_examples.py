@@ -22,6 +22,7 @@ def test_there_is_an_example_per_idea():
         "detect_anomalies",
         "personalised_hunt",
         "grid_search_and_persistence",
+        "pretrain_and_fine_tune",
     }
 
 

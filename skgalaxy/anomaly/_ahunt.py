@@ -93,16 +93,29 @@ def _nearest(points, reference, chunk=1024):
     return distance, index
 
 
+def _nearest_same_label(reference, labels, chunk_size=1024):
+    """Distance of each sample to its nearest other sample with its label
+    (inf for a class's only sample), in blocks of ``chunk_size`` rows so that
+    memory stays bounded however many samples are labelled."""
+    ref = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
+    nearest = np.full(len(labels), np.inf)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        points = ref[members]
+        for start in range(0, len(members), chunk_size):
+            block = torch.cdist(points[start : start + chunk_size], points)
+            rows = torch.arange(len(block))
+            block[rows, rows + start] = float("inf")
+            nearest[members[start : start + chunk_size]] = block.min(dim=1).values
+    return nearest
+
+
 def _label_spacing(reference, labels, n_classes):
     """Per class: the median distance of its labelled samples to their nearest
     labelled neighbour of the same class (all classes' median where a class
     has a single label)."""
     labels = np.asarray(labels)
-    ref = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
-    distances = torch.cdist(ref, ref)
-    distances.fill_diagonal_(float("inf"))
-    same = torch.from_numpy(labels[:, None] == labels[None, :])
-    nearest = torch.where(same, distances, torch.inf).min(dim=1).values.numpy()
+    nearest = _nearest_same_label(reference, labels)
     finite = np.isfinite(nearest) & (nearest > 0)
     overall = float(np.median(nearest[finite])) if finite.any() else 1.0
     spacing = np.full(n_classes, overall)
