@@ -131,6 +131,43 @@ def test_anomalies_are_mixed_in_with_labels():
     assert np.bincount(one.target).tolist() == [40, 10]
 
 
+@pytest.mark.parametrize("kind", ANOMALY_TYPES)
+def test_anomaly_strength_scales_the_anomaly_alone(kind):
+    def render(strength):
+        return make_galaxies(
+            8,
+            image_size=32,
+            anomalies=[kind],
+            anomaly_fraction=1.0,
+            anomaly_strength=strength,
+            noise=0.0,
+            as_float=True,
+            random_state=0,
+        ).images
+
+    without, weak, strong = render(0.0), render(1.0), render(3.0)
+    # The same galaxies at every strength: the anomaly only adds light.
+    assert np.all(weak >= without - 1e-6) and np.all(strong >= weak - 1e-6)
+    assert (strong - without).sum() > (weak - without).sum() > 0
+    np.testing.assert_array_equal(
+        weak,
+        make_galaxies(
+            8,
+            image_size=32,
+            anomalies=[kind],
+            anomaly_fraction=1.0,
+            noise=0.0,
+            as_float=True,
+            random_state=0,
+        ).images,
+    )
+
+
+def test_negative_anomaly_strength_is_refused():
+    with pytest.raises(ValueError, match="anomaly_strength"):
+        make_galaxies(10, anomaly_fraction=0.5, anomaly_strength=-1.0)
+
+
 def test_saturated_stars_are_brighter_than_normal_galaxies():
     data = make_galaxies(
         60,

@@ -307,13 +307,16 @@ def _to_uint8(images):
     return np.clip(np.rint(images * 255), 0, 255).astype(np.uint8)
 
 
-def _render_batch(canvas, rng, k, class_name, anomaly, noise):
+def _render_batch(canvas, rng, k, class_name, anomaly, noise, anomaly_strength=1.0):
     batch = _Batch(canvas, rng, k)
     galaxy_flux = _log_u(rng, 1.5e4, 8e4, k)
     flux = _CLASS_RENDERERS[class_name](batch) * galaxy_flux[:, None, None, None]
     flux = flux + _foreground_stars(canvas, rng, k)
     if anomaly is not None:
-        flux = flux + _ANOMALY_RENDERERS[anomaly](canvas, rng, k, galaxy_flux)
+        # Drawn whatever the strength, so that the same seed renders the same
+        # galaxies and noise at every strength.
+        added = _ANOMALY_RENDERERS[anomaly](canvas, rng, k, galaxy_flux)
+        flux = flux + anomaly_strength * added
     return _observe(flux, rng, noise)
 
 
@@ -350,6 +353,7 @@ def _split_evenly(n, parts, rng):
         "classes": ["array-like", None],
         "anomalies": ["array-like", None],
         "anomaly_fraction": [Interval(Real, 0, 1, closed="both")],
+        "anomaly_strength": [Interval(Real, 0, None, closed="left")],
         "noise": [Interval(Real, 0, None, closed="left")],
         "as_float": ["boolean"],
         "random_state": ["random_state"],
@@ -364,6 +368,7 @@ def make_galaxies(
     classes=None,
     anomalies=None,
     anomaly_fraction=0.0,
+    anomaly_strength=1.0,
     noise=1.0,
     as_float=False,
     random_state=None,
@@ -397,6 +402,10 @@ def make_galaxies(
         anomaly added (lenses: an arc or ring around a smooth galaxy).
     anomaly_fraction : float in [0, 1], default=0.0
         Fraction of the ``n_samples`` images that are anomalies.
+    anomaly_strength : float >= 0, default=1.0
+        Multiplier of the anomalies' light: larger makes them easier to see,
+        0 renders the same images without them (the same seed draws the same
+        galaxies and noise at every strength).
     noise : float, default=1.0
         Multiplier of the noise (0 renders noiseless images).
     as_float : bool, default=False
@@ -455,7 +464,9 @@ def make_galaxies(
         )
         for start in range(0, count, 256):
             k = min(256, count - start)
-            images.append(_render_batch(canvas, rng, k, host, anomaly, noise))
+            images.append(
+                _render_batch(canvas, rng, k, host, anomaly, noise, anomaly_strength)
+            )
             target.append(np.full(k, label))
     order = rng.permutation(n_samples)
     images = np.concatenate(images)[order]
