@@ -21,6 +21,7 @@ SCRIPTS = [
     "import_time",
     "quickstart_time",
     "make_galaxies_speed",
+    "anomaly_visibility",
     "classifier_speed",
     "onnx_speed",
     "survey_scoring",
