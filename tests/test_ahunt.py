@@ -387,7 +387,7 @@ def test_label_spacing_in_blocks_matches_the_full_distance_matrix():
     full = np.linalg.norm(points[:, None] - points[None], axis=-1)
     full[np.arange(23), np.arange(23)] = np.inf
     full[labels[:, None] != labels[None, :]] = np.inf
-    for chunk_size in (1, 4, 1024):
-        nearest = _nearest_same_label(points, labels, chunk_size=chunk_size)
+    for chunk in (1, 4, 1024):
+        nearest = _nearest_same_label(points, labels, chunk=chunk)
         np.testing.assert_allclose(nearest, full.min(axis=1), rtol=1e-5)
     assert np.isinf(nearest[0])

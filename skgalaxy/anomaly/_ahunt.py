@@ -76,37 +76,41 @@ def _either(p, q):
     return 1 - (1 - p) * (1 - q)
 
 
+def _float64(array):
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64))
+
+
+def _exact_distances(batch, reference):
+    # Exact distances: the matmul shortcut's rounding depends on the batch.
+    return torch.cdist(batch, reference, compute_mode="donot_use_mm_for_euclid_dist")
+
+
 def _nearest(points, reference, chunk=1024):
     """Distance to, and index of, each point's nearest reference point."""
     distance = np.empty(len(points))
     index = np.empty(len(points), dtype=np.int64)
-    ref = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float64))
+    ref = _float64(reference)
     for start in range(0, len(points), chunk):
-        batch = torch.from_numpy(
-            np.ascontiguousarray(points[start : start + chunk], dtype=np.float64)
-        )
-        # Exact distances: the matmul shortcut's rounding depends on the batch.
-        exact = torch.cdist(batch, ref, compute_mode="donot_use_mm_for_euclid_dist")
-        nearest = exact.min(dim=1)
+        batch = _float64(points[start : start + chunk])
+        nearest = _exact_distances(batch, ref).min(dim=1)
         distance[start : start + chunk] = nearest.values.numpy()
         index[start : start + chunk] = nearest.indices.numpy()
     return distance, index
 
 
-def _nearest_same_label(reference, labels, chunk_size=1024):
+def _nearest_same_label(reference, labels, chunk=1024):
     """Distance of each sample to its nearest other sample with its label
-    (inf for a class's only sample), in blocks of ``chunk_size`` rows so that
-    memory stays bounded however many samples are labelled."""
-    ref = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
+    (inf for a class's only sample), ``chunk`` rows at a time so that memory
+    stays bounded however many samples are labelled."""
     nearest = np.full(len(labels), np.inf)
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
-        points = ref[members]
-        for start in range(0, len(members), chunk_size):
-            block = torch.cdist(points[start : start + chunk_size], points)
+        points = _float64(reference[members])
+        for start in range(0, len(members), chunk):
+            block = _exact_distances(points[start : start + chunk], points)
             rows = torch.arange(len(block))
             block[rows, rows + start] = float("inf")
-            nearest[members[start : start + chunk_size]] = block.min(dim=1).values
+            nearest[members[start : start + chunk]] = block.min(dim=1).values
     return nearest
 
 
