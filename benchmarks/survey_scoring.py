@@ -9,9 +9,9 @@ workers included):
 
 - in memory: the images read into one array, ``model.score_samples(X)``;
 - ``score_survey`` here (no client), into Parquet parts;
-- ``score_survey`` on a dask.distributed ``LocalCluster`` of 1 and 2 worker
-  processes (one dask thread each; torch gets the cores divided among the
-  workers: dask's default OMP_NUM_THREADS=1 would leave one worker one core).
+- ``score_survey`` on ``skgalaxy.scoring.local_client`` clusters of 1 and 2
+  worker processes (one dask thread each; torch gets the cores divided among
+  the workers: dask's default OMP_NUM_THREADS=1 would leave a worker one core).
 
 The scores of every mode are checked equal to the in-memory ones.
 
@@ -20,7 +20,6 @@ The scores of every mode are checked equal to the in-memory ones.
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -79,22 +78,9 @@ def run_mode(mode, folder):
         if mode == "survey":
             score_survey(model_path, survey, out, progress=False)
         else:
-            import dask
-            from dask.distributed import Client, LocalCluster
+            from skgalaxy.scoring import local_client
 
-            workers = int(mode.split("-")[1])
-            # dask starts workers with OMP_NUM_THREADS=1; give each its share of
-            # the cores, as the in-memory run has them all.
-            threads = max(1, os.cpu_count() // workers)
-            dask.config.set(
-                {"distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": threads}
-            )
-            with (
-                LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True
-                ) as cluster,
-                Client(cluster) as client,
-            ):
+            with local_client(int(mode.split("-")[1])) as client:
                 score_survey(model_path, survey, out, client=client, progress=False)
         table = pd.read_parquet(out).sort_values("index")
         scores = table["score_samples"].to_numpy()

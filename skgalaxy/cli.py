@@ -1,8 +1,8 @@
 """The ``skgalaxy`` command (also ``python -m skgalaxy``)."""
 
 import argparse
-import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +120,7 @@ def _run_predict(args):
 
 
 def _run_score(args):
-    from .scoring import score_survey
+    from .scoring import local_client, score_survey
 
     if args.data.suffix.lower() not in (".h5", ".hdf5"):
         raise ValueError(f"--data must be an HDF5 file of images, got {args.data}.")
@@ -130,26 +130,13 @@ def _run_score(args):
         raise ValueError("--workers and --batch-size must be positive.")
     if args.workers > 1 and args.model.suffix.lower() in (".joblib", ".pkl"):
         raise ValueError("--workers > 1 needs a safe model file (skgalaxy train).")
-    model = _load(args.model) if args.workers == 1 else args.model
     if not args.model.is_file():
         raise FileNotFoundError(f"No model file {args.model}")
-    client = cluster = None
-    if args.workers > 1:
-        import dask
-        from dask.distributed import Client, LocalCluster
-
-        # dask gives workers OMP_NUM_THREADS=1; torch should share the cores.
-        threads = max(1, (os.cpu_count() or 1) // args.workers)
-        environ = "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS"
-        with dask.config.set({environ: threads}):
-            cluster = LocalCluster(
-                n_workers=args.workers,
-                threads_per_worker=1,
-                host="127.0.0.1",
-                dashboard_address=None,
-            )
-        client = Client(cluster)
-    try:
+    model = _load(args.model) if args.workers == 1 else args.model
+    with ExitStack() as stack:
+        client = None
+        if args.workers > 1:
+            client = stack.enter_context(local_client(args.workers))
         out = score_survey(
             model,
             args.data,
@@ -158,10 +145,6 @@ def _run_score(args):
             client=client,
             progress=not args.quiet,
         )
-    finally:
-        if client is not None:
-            client.close()
-            cluster.close()
     print(f"wrote {out}")
     return 0
 

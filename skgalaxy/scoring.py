@@ -12,12 +12,13 @@ whatever the size of the survey.
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["prediction_table", "score_survey"]
+__all__ = ["local_client", "prediction_table", "score_survey"]
 
 _META = "_meta.json"
 _SUCCESS = "_SUCCESS"
@@ -121,6 +122,64 @@ def _fingerprint(model_path, n_images, chunk_size):
     if isinstance(model_path, (str, Path)):
         digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
     return {"n_images": int(n_images), "chunk_size": int(chunk_size), "model": digest}
+
+
+@contextmanager
+def _environ_kept():
+    """Undo whatever the block changes in ``os.environ``."""
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        for name in set(os.environ) - set(before):
+            del os.environ[name]
+        os.environ.update(before)
+
+
+@contextmanager
+def local_client(n_workers):
+    """A dask client on this machine's cores, shared among worker processes.
+
+    dask starts each worker with ``OMP_NUM_THREADS=1`` and ``MKL_NUM_THREADS=1``,
+    which leave torch one core per worker; here each of the ``n_workers``
+    processes gets its share
+    of the cores instead (at least one), runs one task at a time, and the
+    cluster listens on 127.0.0.1 only, without a dashboard.
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes, at least 1.
+
+    Yields
+    ------
+    client : dask.distributed.Client
+        Closed, with its cluster, when the ``with`` block ends.
+
+    Examples
+    --------
+    >>> from skgalaxy.scoring import local_client, score_survey
+    >>> with local_client(2) as client:  # doctest: +SKIP
+    ...     score_survey("cae.skgalaxy", "survey.h5", "s.parquet", client=client)
+    """
+    if not isinstance(n_workers, Integral) or n_workers < 1:
+        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}.")
+    from dask.distributed import Client, LocalCluster
+
+    # dask's workers default to one thread for OpenMP and MKL (torch reads both).
+    threads = str(max(1, (os.cpu_count() or 1) // n_workers))
+    variables = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+    with _environ_kept():  # dask's nanny writes its workers' variables here too
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            env=dict.fromkeys(variables, threads),
+        )
+    with cluster, Client(cluster) as client:
+        yield client
 
 
 def score_survey(model, source, out, *, chunk_size=4096, client=None, progress=True):

@@ -166,6 +166,12 @@ def test_score_a_survey_file_and_resume(cutouts, tmp_path, capsys):
         from skgalaxy.scoring import score_survey
 
         score_survey(str(model), survey, out, chunk_size=30, progress=False)
+    on_workers = tmp_path / "workers.parquet"
+    command[-1] = str(on_workers)
+    assert main([*command, "--batch-size", "40", "--workers", "2", "-q"]) == 0
+    np.testing.assert_allclose(
+        pd.read_parquet(on_workers)["score_samples"], table["score_samples"], rtol=1e-6
+    )
     assert main([*command, "--batch-size", "0"]) == 1
     assert main(["score", str(model), "--data", str(cutouts), "--out", "x"]) == 1
     assert "HDF5" in capsys.readouterr().err

@@ -45,3 +45,38 @@ def test_grid_search_on_a_local_dask_cluster_matches_the_local_run():
     )
     assert remote.best_params_ == local.best_params_
     np.testing.assert_array_equal(remote.predict(X), local.predict(X))
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_local_client_shares_the_cores_among_its_workers(n_workers):
+    import os
+
+    from skgalaxy.scoring import local_client
+
+    def torch_threads():
+        import torch
+
+        return torch.get_num_threads()
+
+    environ = dict(os.environ)
+    with local_client(n_workers) as client:
+        workers = client.scheduler_info()["workers"]
+        in_tasks = client.gather(
+            [client.submit(torch_threads, pure=False, workers=[w]) for w in workers]
+        )
+    assert len(workers) == n_workers
+    assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
+    assert [worker["nthreads"] for worker in workers.values()] == [1] * n_workers
+    # dask's own default would be one torch thread per worker
+    assert in_tasks == [max(1, os.cpu_count() // n_workers)] * n_workers
+    assert client.status == "closed"
+    assert dict(os.environ) == environ  # this process's threads are left alone
+
+
+@pytest.mark.parametrize("n_workers", [0, -1, 1.5, "2"])
+def test_local_client_refuses_a_bad_number_of_workers(n_workers):
+    from skgalaxy.scoring import local_client
+
+    with pytest.raises(ValueError, match="n_workers"):
+        with local_client(n_workers):
+            pass
