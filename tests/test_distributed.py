@@ -54,8 +54,11 @@ def test_local_client_shares_the_cores_among_its_workers(n_workers):
     from skgalaxy.scoring import local_client
 
     def torch_threads():
+        import dask
         import torch
 
+        assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+        assert dask.config.get("distributed.worker.profile.enabled") is False
         return torch.get_num_threads()
 
     environ = dict(os.environ)
