@@ -180,6 +180,7 @@ def local_client(n_workers):
     }
     # dask's nanny writes its workers' variables into this process's environment
     with _environ_kept(), dask.config.set(lean):
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)  # left by an earlier nanny
         cluster = LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
