@@ -11,7 +11,8 @@ workers included):
 - ``score_survey`` here (no client), into Parquet parts;
 - ``score_survey`` on ``skgalaxy.scoring.local_client`` clusters of 1 and 2
   worker processes (one dask thread each; torch gets the cores divided among
-  the workers: dask's default OMP_NUM_THREADS=1 would leave a worker one core).
+  the workers: dask's default OMP/MKL_NUM_THREADS=1 would leave a worker one
+  core).
 
 The scores of every mode are checked equal to the in-memory ones.
 

@@ -143,10 +143,9 @@ def local_client(n_workers):
     dask starts each worker with ``OMP_NUM_THREADS=1`` and ``MKL_NUM_THREADS=1``,
     which leave torch one core per worker; here each of the ``n_workers``
     processes gets its share of the cores instead (at least one) and runs one
-    task at a time, without
-    the malloc trimming and the statistical profiler that dask's workers have
-    by default (both slow torch down); the cluster listens on 127.0.0.1 only,
-    without a dashboard.
+    task at a time, without the malloc trimming and the statistical profiler
+    that dask's workers have by default (both slow torch down); the cluster
+    listens on 127.0.0.1 only, without a dashboard.
 
     Parameters
     ----------
@@ -172,8 +171,8 @@ def local_client(n_workers):
     # dask's workers default to one thread for OpenMP and MKL (torch reads both).
     threads = str(max(1, (os.cpu_count() or 1) // n_workers))
     variables = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-    # Measured on 2 cores: the nanny's MALLOC_TRIM_THRESHOLD_ (every large torch
-    # buffer a fresh mmap) and the worker's 10 ms stack sampling slow torch ~1.3x.
+    # The nanny's MALLOC_TRIM_THRESHOLD_ (every large torch buffer a fresh mmap)
+    # and the worker's 10 ms stack sampling slow torch down.
     lean = {
         "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
         "distributed.worker.profile.enabled": False,
