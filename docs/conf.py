@@ -20,8 +20,15 @@ autosummary_generate = True
 _ROUTING = [
     f"set_{method}_request"
     for method in (
-        "fit", "predict", "predict_proba", "score", "transform", "inverse_transform",
-        "score_samples", "decision_function", "partial_fit",
+        "fit",
+        "predict",
+        "predict_proba",
+        "score",
+        "transform",
+        "inverse_transform",
+        "score_samples",
+        "decision_function",
+        "partial_fit",
     )
 ]
 autodoc_default_options = {
