@@ -33,7 +33,7 @@ from ._base import (
 )
 from ._images import ImageInputMixin
 from .nn.augment import dihedral, dihedral_transforms
-from .nn.classifier import GalaxyCNN
+from .nn.classifier import GalaxyCNN, LogitAdjustedCrossEntropy
 from .nn.equivariant import D4CNN
 
 __all__ = ["GalaxyCNNClassifier"]
@@ -143,6 +143,11 @@ class GalaxyCNNClassifier(
         Loss weight per class: inverse frequency, its square root (the
         default: inverse frequency over-corrects on very imbalanced data), a
         dict ``{label: weight}``, or None for equal weights.
+    logit_adjustment : float, default=0.0
+        Train on logits plus this times the log class frequencies (logit
+        adjustment, Menon et al. 2021) and predict without them: rare classes
+        are predicted more often; 1 aims at the balanced error, 0 turns it
+        off. Usually combined with ``class_weight=None``.
     batch_size : int, default=64
         Training mini-batch size.
     max_epochs : int, default=30
@@ -180,6 +185,8 @@ class GalaxyCNNClassifier(
         Epochs trained.
     class_weight_ : ndarray of shape (n_classes,) or None
         The loss weight of each class of ``classes_`` (mean 1).
+    class_prior_ : ndarray of shape (n_classes,)
+        Frequency of each class of ``classes_`` in the training labels.
     image_shape_ : tuple of int
         ``(height, width, channels)`` of the training images.
     input_ndim_ : int
@@ -221,6 +228,7 @@ class GalaxyCNNClassifier(
         "max_shift": [Interval(Integral, 0, None, closed="left")],
         "tta": ["boolean"],
         "class_weight": [StrOptions({"balanced", "balanced_sqrt"}), dict, None],
+        "logit_adjustment": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions(set(_OPTIMIZERS))],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         "early_stopping": ["boolean"],
@@ -245,6 +253,7 @@ class GalaxyCNNClassifier(
         max_shift=4,
         tta=True,
         class_weight="balanced_sqrt",
+        logit_adjustment=0.0,
         batch_size=64,
         max_epochs=30,
         lr=2e-3,
@@ -273,6 +282,7 @@ class GalaxyCNNClassifier(
         self.max_shift = max_shift
         self.tta = tta
         self.class_weight = class_weight
+        self.logit_adjustment = logit_adjustment
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.lr = lr
@@ -336,15 +346,22 @@ class GalaxyCNNClassifier(
         }
         if self.backbone == "cnn":
             module.update(convs_per_block=self.convs_per_block, flips=self.flips)
+        criterion = {
+            "criterion": torch.nn.CrossEntropyLoss,
+            "criterion__weight": None if weights is None else torch.as_tensor(weights),
+            "criterion__label_smoothing": self.label_smoothing,
+        }
+        if self.logit_adjustment > 0:
+            criterion.update(
+                criterion=LogitAdjustedCrossEntropy,
+                criterion__log_prior=np.log(self.class_prior_),
+                criterion__tau=self.logit_adjustment,
+            )
         return (
             TrainingNet,
             GalaxyCNN if self.backbone == "cnn" else D4CNN,
             {
-                "criterion": torch.nn.CrossEntropyLoss,
-                "criterion__weight": None
-                if weights is None
-                else torch.as_tensor(weights),
-                "criterion__label_smoothing": self.label_smoothing,
+                **criterion,
                 "optimizer": optimizer,
                 "optimizer__weight_decay": self.weight_decay,
                 **{f"optimizer__{k}": v for k, v in optimizer_args.items()},
@@ -419,6 +436,7 @@ class GalaxyCNNClassifier(
         seed = draw_seed(self.random_state)
         weights = _class_weights(self.class_weight, self.classes_, y_indices)
         self.class_weight_ = None if weights is None else weights.numpy()
+        self.class_prior_ = np.bincount(y_indices) / len(y_indices)
         self._fit_net(
             images,
             torch.from_numpy(y_indices),

@@ -102,6 +102,37 @@ def test_class_weights():
         _class_weights({"c": 2.0}, classes, y)
 
 
+def test_logit_adjustment_reaches_the_loss(galaxies):
+    X, y = galaxies
+    clf = TINY["clf"](max_epochs=1, logit_adjustment=0.5).fit(X[:40], y[:40])
+    counts = np.array([np.sum(y[:40] == c) for c in clf.classes_])
+    np.testing.assert_allclose(clf.class_prior_, counts / 40)
+    criterion = clf.net_.criterion_
+    assert type(criterion).__name__ == "LogitAdjustedCrossEntropy"
+    torch.testing.assert_close(
+        criterion.offset, torch.tensor(0.5 * np.log(counts / 40), dtype=torch.float32)
+    )
+    plain = TINY["clf"](max_epochs=1).fit(X[:40], y[:40])
+    assert type(plain.net_.criterion_) is torch.nn.CrossEntropyLoss
+    with pytest.raises(ValueError, match="logit_adjustment"):
+        TINY["clf"](logit_adjustment=-1.0).fit(X, y)
+
+
+def test_logit_adjustment_predicts_a_rare_class_more_often():
+    images, names = small_galaxies(240, seed=3)
+    X = ArcsinhScaler().fit_transform(images)
+    rare = names == "edge_on_with_bulge"
+    keep = ~rare | (np.cumsum(rare) <= 12)  # 12 rare among ~130 training images
+    train = keep & (np.arange(240) < 160)
+    test = np.arange(240) >= 160
+    predicted_rare = []
+    for tau in (0.0, 1.0):
+        clf = TINY["clf"](class_weight=None, logit_adjustment=tau, max_epochs=4)
+        clf.fit(X[train], names[train].astype(str))
+        predicted_rare.append(np.sum(clf.predict(X[test]) == "edge_on_with_bulge"))
+    assert predicted_rare[1] > predicted_rare[0]
+
+
 def test_schedules_and_optimizers(galaxies):
     X, y = galaxies
     cosine = TINY["clf"]().fit(X, y)

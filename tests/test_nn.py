@@ -14,7 +14,7 @@ from skgalaxy.nn.augment import (
     random_shift,
 )
 from skgalaxy.nn.blocks import conv_backbone
-from skgalaxy.nn.classifier import GalaxyCNN
+from skgalaxy.nn.classifier import GalaxyCNN, LogitAdjustedCrossEntropy
 
 
 def test_nn_never_imports_scikit_learn():
@@ -132,3 +132,16 @@ def test_networks_pickle_without_references_to_other_libraries():
         blob = pickle.dumps(module)
         assert b"array_api_compat" not in blob
         assert type(pickle.loads(blob)) is type(module)
+
+
+def test_logit_adjusted_loss_shifts_the_logits_by_the_scaled_log_prior():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+    target = torch.tensor([1, 2])
+    log_prior = torch.tensor([0.7, 0.2, 0.1]).log()
+    loss = LogitAdjustedCrossEntropy(log_prior, tau=0.5, label_smoothing=0.1)
+    expected = torch.nn.functional.cross_entropy(
+        logits + 0.5 * log_prior, target, label_smoothing=0.1
+    )
+    torch.testing.assert_close(loss(logits, target), expected)
+    plain = torch.nn.functional.cross_entropy(logits, target, label_smoothing=0.1)
+    assert not torch.isclose(loss(logits, target), plain)

@@ -81,6 +81,34 @@ class GalaxyCNN(nn.Module):
         return self.head(self.embed(x))
 
 
+class LogitAdjustedCrossEntropy(nn.CrossEntropyLoss):
+    """Cross-entropy of logits shifted by ``tau * log(prior)`` in training.
+
+    Logit adjustment (Menon et al. 2021, "Long-tail learning via logit
+    adjustment"): the network learns logits to which the log class priors are
+    added only inside the loss, so its own logits leave the priors out and
+    rare classes win more often at prediction. ``tau=1`` aims at the balanced
+    error; 0 is plain cross-entropy.
+
+    Parameters
+    ----------
+    log_prior : sequence of float
+        Log frequency of each class in the training data.
+    tau : float
+        Scale of the adjustment.
+    weight, label_smoothing
+        As for :class:`torch.nn.CrossEntropyLoss`.
+    """
+
+    def __init__(self, log_prior, tau=1.0, weight=None, label_smoothing=0.0):
+        super().__init__(weight=weight, label_smoothing=label_smoothing)
+        offset = tau * torch.as_tensor(log_prior, dtype=torch.float32)
+        self.register_buffer("offset", offset)
+
+    def forward(self, input, target):
+        return super().forward(input + self.offset.to(input.dtype), target)
+
+
 def grow_head(module, n_new):
     """Add ``n_new`` output units to ``module.head[-1]``, keeping the learnt ones.
 
