@@ -147,7 +147,10 @@ class GalaxyCNNClassifier(
         Train on logits plus this times the log class frequencies (logit
         adjustment, Menon et al. 2021) and predict without them: rare classes
         are predicted more often; 1 aims at the balanced error, 0 turns it
-        off. Usually combined with ``class_weight=None``.
+        off. It needs ``label_smoothing=0`` (uniform smoothing asks every
+        image to be a little of each class, far more than a rare class's
+        frequency, and the adjusted network then predicts the rare class
+        almost everywhere) and is meant for ``class_weight=None``.
     batch_size : int, default=64
         Training mini-batch size.
     max_epochs : int, default=30
@@ -430,6 +433,12 @@ class GalaxyCNNClassifier(
             The fitted classifier.
         """
         self._filters()
+        if self.logit_adjustment > 0 and self.label_smoothing > 0:
+            raise ValueError(
+                "logit_adjustment needs label_smoothing=0: smoothed targets ask "
+                "every image to be partly of each rare class, and the adjusted "
+                "network then predicts rare classes almost everywhere."
+            )
         images = self._image_batches(X, reset=True)
         pretrained = self._pretrained_features()
         y_indices = self._validate_targets(images, y)

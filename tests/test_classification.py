@@ -104,7 +104,8 @@ def test_class_weights():
 
 def test_logit_adjustment_reaches_the_loss(galaxies):
     X, y = galaxies
-    clf = TINY["clf"](max_epochs=1, logit_adjustment=0.5).fit(X[:40], y[:40])
+    clf = TINY["clf"](max_epochs=1, logit_adjustment=0.5, label_smoothing=0.0)
+    clf.fit(X[:40], y[:40])
     counts = np.array([np.sum(y[:40] == c) for c in clf.classes_])
     np.testing.assert_allclose(clf.class_prior_, counts / 40)
     criterion = clf.net_.criterion_
@@ -115,7 +116,11 @@ def test_logit_adjustment_reaches_the_loss(galaxies):
     plain = TINY["clf"](max_epochs=1).fit(X[:40], y[:40])
     assert type(plain.net_.criterion_) is torch.nn.CrossEntropyLoss
     with pytest.raises(ValueError, match="logit_adjustment"):
-        TINY["clf"](logit_adjustment=-1.0).fit(X, y)
+        TINY["clf"](logit_adjustment=-1.0, label_smoothing=0.0).fit(X, y)
+    before = clf.net_.module_.head[-1].weight.clone()
+    with pytest.raises(ValueError, match="label_smoothing=0"):
+        clf.set_params(label_smoothing=0.1).fit(X, y)
+    torch.testing.assert_close(clf.net_.module_.head[-1].weight, before)
 
 
 def test_logit_adjustment_predicts_a_rare_class_more_often():
@@ -127,7 +132,9 @@ def test_logit_adjustment_predicts_a_rare_class_more_often():
     test = np.arange(240) >= 160
     predicted_rare = []
     for tau in (0.0, 1.0):
-        clf = TINY["clf"](class_weight=None, logit_adjustment=tau, max_epochs=4)
+        clf = TINY["clf"](
+            class_weight=None, logit_adjustment=tau, label_smoothing=0.0, max_epochs=4
+        )
         clf.fit(X[train], names[train].astype(str))
         predicted_rare.append(np.sum(clf.predict(X[test]) == "edge_on_with_bulge"))
     assert predicted_rare[1] > predicted_rare[0]
