@@ -127,7 +127,7 @@ def test_logit_adjustment_predicts_a_rare_class_more_often():
     images, names = small_galaxies(240, seed=3)
     X = ArcsinhScaler().fit_transform(images)
     rare = names == "edge_on_with_bulge"
-    keep = ~rare | (np.cumsum(rare) <= 12)  # 12 rare among ~130 training images
+    keep = ~rare | (np.cumsum(rare) <= 12)  # 12 rare among 95 training images
     train = keep & (np.arange(240) < 160)
     test = np.arange(240) >= 160
     predicted_rare = []
