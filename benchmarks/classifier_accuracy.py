@@ -15,8 +15,9 @@ side per seed, on the same splits:
     python benchmarks/classifier_accuracy.py [--seeds 0 1 2] [--smoke]
 
 ``--set NAME=VALUE ...`` changes estimator parameters and runs the estimator
-alone (no reference rows), into the section ``classifier_accuracy_variant``:
-a way to try a candidate default on the same splits.
+alone (no reference rows), into the section ``classifier_accuracy_variant``
+(or the one ``--section`` names): a way to try a candidate default on the
+same splits.
 """
 
 import argparse
@@ -150,6 +151,11 @@ def main():
         metavar="NAME=VALUE",
         help="estimator parameters to change (Python literals); estimator only",
     )
+    parser.add_argument(
+        "--section",
+        default="classifier_accuracy_variant",
+        help="RESULTS.md section a --set run writes (one per variant kept)",
+    )
     args = parser.parse_args()
     params = {
         name: ast.literal_eval(value)
@@ -220,7 +226,7 @@ def main():
         body += f"\nWhat differs between the rows:\n\n{differences(budget)}\n"
     print(body)
     if not args.smoke and params:
-        record("classifier_accuracy_variant", names["estimator"], body)
+        record(args.section, names["estimator"], body)
     elif not args.smoke:
         record(
             "classifier_accuracy",

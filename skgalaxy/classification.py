@@ -124,7 +124,8 @@ class GalaxyCNNClassifier(
     weight_decay : float, default=5e-4
         L2 penalty (decoupled for ``optimizer="adamw"``).
     label_smoothing : float, default=0.1
-        Weight of the uniform distribution mixed into the one-hot targets.
+        Weight of the uniform distribution mixed into the one-hot targets
+        (with ``logit_adjustment``, of the adjusted class frequencies).
     input_noise : float, default=0.02
         Standard deviation of Gaussian noise added to training inputs.
     augment : bool, default=True
@@ -147,10 +148,10 @@ class GalaxyCNNClassifier(
         Train on logits plus this times the log class frequencies (logit
         adjustment, Menon et al. 2021) and predict without them: rare classes
         are predicted more often; 1 aims at the balanced error, 0 turns it
-        off. It needs ``label_smoothing=0`` (uniform smoothing asks every
-        image to be a little of each class, far more than a rare class's
-        frequency, and the adjusted network then predicts the rare class
-        almost everywhere) and is meant for ``class_weight=None``.
+        off. Meant for ``class_weight=None``. Label smoothing then goes
+        towards the class frequencies raised to this power (see
+        :class:`~skgalaxy.nn.classifier.LogitAdjustedCrossEntropy`), which is
+        uniform once the adjustment is removed at prediction.
     batch_size : int, default=64
         Training mini-batch size.
     max_epochs : int, default=30
@@ -433,12 +434,6 @@ class GalaxyCNNClassifier(
             The fitted classifier.
         """
         self._filters()
-        if self.logit_adjustment > 0 and self.label_smoothing > 0:
-            raise ValueError(
-                "logit_adjustment needs label_smoothing=0: smoothed targets ask "
-                "every image to be partly of each rare class, and the adjusted "
-                "network then predicts rare classes almost everywhere."
-            )
         images = self._image_batches(X, reset=True)
         pretrained = self._pretrained_features()
         y_indices = self._validate_targets(images, y)

@@ -118,9 +118,11 @@ def test_logit_adjustment_reaches_the_loss(galaxies):
     with pytest.raises(ValueError, match="logit_adjustment"):
         TINY["clf"](logit_adjustment=-1.0, label_smoothing=0.0).fit(X, y)
     before = clf.net_.module_.head[-1].weight.clone()
-    with pytest.raises(ValueError, match="label_smoothing=0"):
-        clf.set_params(label_smoothing=0.1).fit(X, y)
+    with pytest.raises(ValueError, match="logit_adjustment"):
+        clf.set_params(logit_adjustment=-0.5).fit(X, y)
     torch.testing.assert_close(clf.net_.module_.head[-1].weight, before)
+    smoothed = clf.set_params(logit_adjustment=0.5, label_smoothing=0.1)
+    assert smoothed.fit(X[:40], y[:40]).net_.criterion_.label_smoothing == 0.1
 
 
 def test_logit_adjustment_predicts_a_rare_class_more_often():

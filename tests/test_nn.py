@@ -2,6 +2,7 @@ import importlib
 import pkgutil
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -138,10 +139,29 @@ def test_logit_adjusted_loss_shifts_the_logits_by_the_scaled_log_prior():
     logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
     target = torch.tensor([1, 2])
     log_prior = torch.tensor([0.7, 0.2, 0.1]).log()
-    loss = LogitAdjustedCrossEntropy(log_prior, tau=0.5, label_smoothing=0.1)
-    expected = torch.nn.functional.cross_entropy(
-        logits + 0.5 * log_prior, target, label_smoothing=0.1
-    )
+    loss = LogitAdjustedCrossEntropy(log_prior, tau=0.5)
+    expected = torch.nn.functional.cross_entropy(logits + 0.5 * log_prior, target)
     torch.testing.assert_close(loss(logits, target), expected)
-    plain = torch.nn.functional.cross_entropy(logits, target, label_smoothing=0.1)
+    plain = torch.nn.functional.cross_entropy(logits, target)
     assert not torch.isclose(loss(logits, target), plain)
+
+
+def test_logit_adjusted_smoothing_goes_towards_the_adjusted_prior():
+    logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+    target = np.array([1, 2])
+    prior = np.array([0.7, 0.2, 0.1])
+    shifted = logits + 0.5 * np.log(prior)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    towards = np.sqrt(prior) / np.sqrt(prior).sum()
+    expected = np.mean(
+        0.9 * -log_p[[0, 1], target] + 0.1 * -(log_p * towards).sum(axis=1)
+    )
+    loss = LogitAdjustedCrossEntropy(np.log(prior), tau=0.5, label_smoothing=0.1)
+    as_tensors = torch.tensor(logits, dtype=torch.float32), torch.tensor(target)
+    np.testing.assert_allclose(loss(*as_tensors).item(), expected, rtol=1e-5)
+    # Without adjustment it is torch's uniform smoothing.
+    untilted = LogitAdjustedCrossEntropy(np.log(prior), tau=0.0, label_smoothing=0.1)
+    torch.testing.assert_close(
+        untilted(*as_tensors),
+        torch.nn.functional.cross_entropy(*as_tensors, label_smoothing=0.1),
+    )

@@ -90,14 +90,24 @@ class LogitAdjustedCrossEntropy(nn.CrossEntropyLoss):
     rare classes win more often at prediction. ``tau=1`` aims at the balanced
     error; 0 is plain cross-entropy.
 
+    Label smoothing mixes ``softmax(tau * log_prior)`` (the priors raised to
+    ``tau``, normalised) into the one-hot targets instead of the uniform
+    distribution: once the shift is removed at prediction this is uniform
+    smoothing again. Uniform smoothing of the shifted logits would ask every
+    image to be partly of each rare class, more than the class's frequency,
+    and the network would predict rare classes almost everywhere.
+
     Parameters
     ----------
     log_prior : sequence of float
         Log frequency of each class in the training data.
     tau : float
         Scale of the adjustment.
-    weight, label_smoothing
-        As for :class:`torch.nn.CrossEntropyLoss`.
+    weight : tensor of shape (n_classes,), default=None
+        Loss weight per class, as for :class:`torch.nn.CrossEntropyLoss`
+        (with smoothing, as for its probability targets).
+    label_smoothing : float, default=0.0
+        Weight of ``softmax(tau * log_prior)`` in the targets.
     """
 
     def __init__(self, log_prior, tau=1.0, weight=None, label_smoothing=0.0):
@@ -106,7 +116,15 @@ class LogitAdjustedCrossEntropy(nn.CrossEntropyLoss):
         self.register_buffer("offset", offset)
 
     def forward(self, input, target):
-        return super().forward(input + self.offset.to(input.dtype), target)
+        shifted = input + self.offset.to(input.dtype)
+        if self.label_smoothing == 0:
+            return super().forward(shifted, target)
+        smoothing = torch.softmax(self.offset.to(input.dtype), dim=0)
+        one_hot = nn.functional.one_hot(target, shifted.shape[1]).to(input.dtype)
+        soft = (1 - self.label_smoothing) * one_hot + self.label_smoothing * smoothing
+        return nn.functional.cross_entropy(
+            shifted, soft, weight=self.weight, reduction=self.reduction
+        )
 
 
 def grow_head(module, n_new):
