@@ -11,20 +11,23 @@
      arrivals, 15 queries per round, as many nights as the 92 mergers allow.
 
    Side by side every round (skgalaxy.active), every AHUNT-based method
-   hunting ``interest={"merger": 1}``: AHUNT on images (CNN); AHUNT on
-   FlowVAETransformer embeddings (the ArcsinhScaler -> FlowVAE -> AHUNT
-   pipeline; the VAE is fitted once, without labels, on all images), with
-   and without blending in the unsupervised score away from the labels; the
-   paper's baselines: IsolationForest on raw pixels, on the static FlowVAE
-   embeddings and on AHUNT's learnt latent space (the image AHUNT's last
-   hidden layer, refitted each round), and the same embedding classifier
-   trained from scratch on as many randomly drawn labels (no active
-   learning). Several seeds (nights and networks).
+   hunting ``interest={"merger": 1}``: AHUNT on images (plain and
+   D4-equivariant CNN); AHUNT on FlowVAETransformer and on
+   ContrastiveTransformer embeddings (the ArcsinhScaler -> transformer ->
+   AHUNT pipeline; each transformer is fitted once, without labels, on all
+   images), with and without blending in the unsupervised score away from
+   the labels; the paper's baselines: IsolationForest on raw pixels, on each
+   static embedding and on AHUNT's learnt latent space (the first image
+   AHUNT's last hidden layer, refitted each round), and the same embedding
+   classifier trained from scratch on as many randomly drawn labels (no
+   active learning). Several seeds (nights and networks).
 2. Personalisation on make_galaxies with two anomaly types: interest on one
    type, then on the other; share of each type at the top of the ranking.
 3. Wall time per round (query + teach), images vs embeddings.
 
-    python benchmarks/ahunt_hunt.py [--seeds 3] [--vae-epochs 5] [--personal-size 64]
+    python benchmarks/ahunt_hunt.py [--seeds 3] [--vae-epochs 5] [--ssl-epochs 30]
+                                    [--features FlowVAE contrastive]
+                                    [--image-backbones cnn d4] [--personal-size 64]
                                     [--part all|personal] [--smoke]
 """
 
@@ -37,7 +40,12 @@ import pandas as pd
 from _report import load_gz1_morphology, markdown_table, median_range, record
 from sklearn.ensemble import IsolationForest
 
-from skgalaxy import AHUNTDetector, ArcsinhScaler, FlowVAETransformer
+from skgalaxy import (
+    AHUNTDetector,
+    ArcsinhScaler,
+    ContrastiveTransformer,
+    FlowVAETransformer,
+)
 from skgalaxy.active import (
     ActiveHunter,
     Hunter,
@@ -111,33 +119,48 @@ def detector(seed, n_queries, **params):
     )
 
 
-def hunters_for(seed, n_queries, images, scaled, embeddings, first_epochs):
-    on_images = ActiveHunter(detector(seed, n_queries, max_epochs=first_epochs), scaled)
-    return {
-        "AHUNT, images": TimedHunter(on_images),
-        "AHUNT, FlowVAE embeddings": TimedHunter(
-            ActiveHunter(detector(seed, n_queries), embeddings)
-        ),
-        "AHUNT classifier alone (blend='none'), FlowVAE embeddings": ActiveHunter(
-            detector(seed, n_queries, blend="none"), embeddings
-        ),
-        "IsolationForest, raw pixels": UnsupervisedHunter(
-            IsolationForest(random_state=seed), images
-        ),
-        "IsolationForest, FlowVAE embeddings": UnsupervisedHunter(
-            IsolationForest(random_state=seed), embeddings
-        ),
-        "IsolationForest, AHUNT's learnt latent space": LatentForestHunter(
-            on_images, scaled, seed
-        ),
-        "same labels drawn at random, FlowVAE embeddings": RandomLabelHunter(
-            detector(seed, n_queries), embeddings, n_queries, random_state=seed
-        ),
-    }
+def hunters_for(seed, n_queries, scaled, features, first_epochs, backbones):
+    """Every method of the side-by-side hunt, keyed by its row name.
+
+    ``features`` maps a name to static embeddings ("raw pixels" among them);
+    ``backbones`` lists the CNNs of AHUNT on images.
+    """
+    hunters, on_images = {}, []
+    for backbone in backbones:
+        suffix = "" if backbone == "cnn" else f", {backbone.upper()} backbone"
+        on_images.append(
+            ActiveHunter(
+                detector(seed, n_queries, max_epochs=first_epochs, backbone=backbone),
+                scaled,
+            )
+        )
+        hunters[f"AHUNT, images{suffix}"] = TimedHunter(on_images[-1])
+    learnt = {name: X for name, X in features.items() if name != "raw pixels"}
+    for name, X in learnt.items():
+        hunters[f"AHUNT, {name} embeddings"] = TimedHunter(
+            ActiveHunter(detector(seed, n_queries), X)
+        )
+        hunters[f"AHUNT classifier alone (blend='none'), {name} embeddings"] = (
+            ActiveHunter(detector(seed, n_queries, blend="none"), X)
+        )
+    for name, X in features.items():
+        where = name if name == "raw pixels" else f"{name} embeddings"
+        hunters[f"IsolationForest, {where}"] = UnsupervisedHunter(
+            IsolationForest(random_state=seed), X
+        )
+    if on_images:
+        hunters["IsolationForest, AHUNT's learnt latent space"] = LatentForestHunter(
+            on_images[0], scaled, seed
+        )
+    for name, X in learnt.items():
+        hunters[f"same labels drawn at random, {name} embeddings"] = RandomLabelHunter(
+            detector(seed, n_queries), X, n_queries, random_state=seed
+        )
+    return hunters
 
 
 def real_hunts(seeds, protocol, data, first_epochs, smoke):
-    images, scaled, embeddings, y = data
+    scaled, features, backbones, y = data
     settings = PROTOCOLS[protocol]
     n_nights = 2 if smoke else settings["n_nights"]
     n_initial = 60 if smoke else N_INITIAL
@@ -152,7 +175,7 @@ def real_hunts(seeds, protocol, data, first_epochs, smoke):
             random_state=seed,
         )
         hunters = hunters_for(
-            seed, settings["n_queries"], images, scaled, embeddings, first_epochs
+            seed, settings["n_queries"], scaled, features, first_epochs, backbones
         )
         result = simulate_hunt(
             hunters, y, initial, nights, interest_labels=["merger"], verbose=1
@@ -257,10 +280,43 @@ def personalisation_only(first_epochs, rounds, smoke, size):
         record("ahunt_personalisation", "AHUNTDetector: personalisation", body)
 
 
+def embedders(args):
+    """The unsupervised transformers whose embeddings the hunts run on."""
+    vae_epochs, ssl_epochs = (
+        (1, 1) if args.smoke else (args.vae_epochs, args.ssl_epochs)
+    )
+    make = {
+        "FlowVAE": lambda: FlowVAETransformer(
+            max_epochs=vae_epochs, random_state=0, device="cpu"
+        ),
+        "contrastive": lambda: ContrastiveTransformer(
+            max_epochs=ssl_epochs, random_state=0, device="cpu"
+        ),
+    }
+    return {name: make[name]() for name in args.features}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--vae-epochs", type=int, default=5)
+    parser.add_argument(
+        "--ssl-epochs", type=int, default=ContrastiveTransformer().max_epochs
+    )
+    parser.add_argument(
+        "--features",
+        nargs="*",
+        choices=["FlowVAE", "contrastive"],
+        default=["FlowVAE", "contrastive"],
+        help="learnt embeddings to hunt on (besides raw pixels)",
+    )
+    parser.add_argument(
+        "--image-backbones",
+        nargs="*",
+        choices=["cnn", "d4"],
+        default=["cnn", "d4"],
+        help="CNNs of AHUNT on images",
+    )
     parser.add_argument("--personal-rounds", type=int, default=8)
     # At 32 px a lens ring lies on its galaxy's light (anomaly_visibility: 38 %
     # of its light outshines the galaxy, against 68 % at 64 px).
@@ -275,7 +331,6 @@ def main():
     args = parser.parse_args()
     seeds = [0, 1] if args.smoke else list(range(args.seeds))  # tables pool seeds
     first_epochs = 2 if args.smoke else AHUNTDetector().max_epochs
-    vae_epochs = 1 if args.smoke else args.vae_epochs
     rounds = 2 if args.smoke else args.personal_rounds
 
     if args.part == "personal":
@@ -287,11 +342,15 @@ def main():
         keep = np.r_[np.flatnonzero(y != "merger")[:400], np.flatnonzero(y == "merger")]
         images, y = images[keep], y[keep]
     scaled = ArcsinhScaler().fit_transform(images)
-    start = time.perf_counter()
-    vae = FlowVAETransformer(max_epochs=vae_epochs, random_state=0, device="cpu")
-    embeddings = vae.fit_transform(scaled)
-    vae_s = time.perf_counter() - start
-    data = (images, scaled, embeddings, y)
+    features, fit_notes = {"raw pixels": images}, []
+    for name, transformer in embedders(args).items():
+        start = time.perf_counter()
+        features[name] = transformer.fit_transform(scaled)
+        fit_notes.append(
+            f"{name} {transformer.max_epochs} epochs, fitted in "
+            f"{time.perf_counter() - start:.0f} s"
+        )
+    data = (scaled, features, args.image_backbones, y)
 
     sections, all_results, all_timings = [], [], []
     for protocol, settings in PROTOCOLS.items():
@@ -332,8 +391,8 @@ def main():
     ]
     body = (
         f"Seeds {seeds}; AHUNT defaults otherwise ({first_epochs} epochs first, "
-        f"{AHUNTDetector().epochs_per_round} per round); FlowVAE {vae_epochs} "
-        f"epochs on all {len(y)} images without labels, fitted in {vae_s:.0f} s. "
+        f"{AHUNTDetector().epochs_per_round} per round); embeddings learnt on all "
+        f"{len(y)} images without labels: {'; '.join(fit_notes) or 'none'}. "
         "Metrics over the whole cumulative pool, galaxies already shown to the "
         "oracle included; recall and MCC among the top 50; median (min-max) over "
         "seeds. Per-round values: `benchmarks/ahunt_hunt.csv`.\n\n"
