@@ -104,8 +104,7 @@ def test_class_weights():
 
 def test_logit_adjustment_reaches_the_loss(galaxies):
     X, y = galaxies
-    clf = TINY["clf"](max_epochs=1, logit_adjustment=0.5, label_smoothing=0.0)
-    clf.fit(X[:40], y[:40])
+    clf = TINY["clf"](max_epochs=1, logit_adjustment=0.5).fit(X[:40], y[:40])
     counts = np.array([np.sum(y[:40] == c) for c in clf.classes_])
     np.testing.assert_allclose(clf.class_prior_, counts / 40)
     criterion = clf.net_.criterion_
@@ -116,7 +115,7 @@ def test_logit_adjustment_reaches_the_loss(galaxies):
     plain = TINY["clf"](max_epochs=1).fit(X[:40], y[:40])
     assert type(plain.net_.criterion_) is torch.nn.CrossEntropyLoss
     with pytest.raises(ValueError, match="logit_adjustment"):
-        TINY["clf"](logit_adjustment=-1.0, label_smoothing=0.0).fit(X, y)
+        TINY["clf"](logit_adjustment=-1.0).fit(X, y)
     before = clf.net_.module_.head[-1].weight.clone()
     with pytest.raises(ValueError, match="logit_adjustment"):
         clf.set_params(logit_adjustment=-0.5).fit(X, y)

@@ -116,10 +116,11 @@ class LogitAdjustedCrossEntropy(nn.CrossEntropyLoss):
         self.register_buffer("offset", offset)
 
     def forward(self, input, target):
-        shifted = input + self.offset.to(input.dtype)
+        offset = self.offset.to(input.dtype)
+        shifted = input + offset
         if self.label_smoothing == 0:
             return super().forward(shifted, target)
-        smoothing = torch.softmax(self.offset.to(input.dtype), dim=0)
+        smoothing = torch.softmax(offset, dim=0)
         one_hot = nn.functional.one_hot(target, shifted.shape[1]).to(input.dtype)
         soft = (1 - self.label_smoothing) * one_hot + self.label_smoothing * smoothing
         return nn.functional.cross_entropy(
