@@ -219,6 +219,24 @@ def tensor_to_images(tensor):
     return tensor.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
 
 
+class _Rows:
+    """The rows ``index`` of an image source, read only when indexed."""
+
+    def __init__(self, images, index):
+        self.images = images
+        self.index = index
+
+    @property
+    def shape(self):
+        return (len(self.index), *self.images.shape[1:])
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, index):
+        return self.images[self.index[index]]
+
+
 class ImageBatches:
     """NCHW float32 tensors made on demand from NHWC images, batch by batch.
 
@@ -250,6 +268,11 @@ class ImageBatches:
     def shape(self):
         n, height, width, channels = self.images.shape
         return (n, channels, height, width)
+
+    def subset(self, index):
+        """The samples ``index`` (increasing), read lazily, batch by batch."""
+        rows = _Rows(self.images, np.asarray(index, dtype=np.int64))
+        return ImageBatches(rows, self.scale, self.check)
 
     def __getitem__(self, index):
         if isinstance(index, tuple) and index[1:] == (Ellipsis,):

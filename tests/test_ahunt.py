@@ -5,9 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import TINY, small_galaxies
+from conftest import CPU, TINY, small_galaxies
+from scipy.special import expit
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
@@ -391,3 +393,89 @@ def test_label_spacing_in_blocks_matches_the_full_distance_matrix():
         nearest = _nearest_same_label(points, labels, chunk=chunk)
         np.testing.assert_allclose(nearest, full.min(axis=1), rtol=1e-5)
     assert np.isinf(nearest[0])
+
+
+def test_default_filters_depend_on_the_backbone():
+    X, y = small_galaxies(32, size=16)
+    widths = {}
+    for backbone in ("cnn", "d4"):
+        det = AHUNTDetector(backbone=backbone, max_epochs=1, dense_units=8, **CPU).fit(
+            X, y
+        )
+        linear = [m for m in det.net_.module_.embedding if hasattr(m, "in_features")]
+        widths[backbone] = linear[0].in_features
+    # The D4 maps hold 8 copies per channel: (4, 8, 16) costs about what the
+    # CNN's (16, 32, 64) costs, not 64 times as much.
+    assert widths == {"cnn": 64, "d4": 16}
+
+
+def _overlapping_hunt(calibrate, n_rounds=4):
+    """A hunt for a rare kind that overlaps the normal galaxies: balanced
+    training makes the classifier overstate its probability."""
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal(0, 1, (600, 2)), rng.normal(1.5, 1, (30, 2))]
+    truth = np.array(["disc"] * 600 + ["merger"] * 30, dtype=object)
+    y = np.where(np.arange(630) < 200, truth, None)
+    det = fast_ahunt(interest={"merger": 1}, calibrate=calibrate).fit(X, y)
+    labelled = np.arange(200)
+    held_out = []
+    for _ in range(n_rounds):
+        asked = det.query(X, exclude=labelled)
+        # what the detector said about them before they were labelled
+        held_out.append((asked, -det.score_samples(X[asked])))
+        labelled = np.r_[labelled, asked]
+        det.teach(X[labelled], truth[labelled])
+    return det, X, truth, held_out
+
+
+def test_calibration_fits_the_scores_queries_had_before_their_labels():
+    det, X, truth, _ = _overlapping_hunt(calibrate=True)
+    # Calibration changes neither training nor queries: the plain hunt's
+    # scores are the raw scores, before and after each round.
+    plain, _, _, held_out = _overlapping_hunt(calibrate=False)
+    raw = -plain.score_samples(X)
+    asked = np.concatenate([a for a, _ in held_out])
+    before = np.concatenate([s for _, s in held_out])
+    np.testing.assert_allclose(det.calibration_scores_, before)
+    np.testing.assert_array_equal(det.calibration_targets_, truth[asked] == "merger")
+    assert plain.calibration_ is None and len(plain.calibration_scores_) == 0
+
+    clipped = np.clip(before, 1e-9, 1 - 1e-9)
+    platt = LogisticRegression().fit(
+        np.log(clipped / (1 - clipped))[:, None], truth[asked] == "merger"
+    )
+    slope, intercept = min(platt.coef_[0, 0], 1.0), platt.intercept_[0]
+    assert det.calibration_ == pytest.approx((slope, intercept))
+    with np.errstate(divide="ignore"):
+        expected = expit(slope * np.log(raw / (1 - raw)) + intercept)
+    np.testing.assert_allclose(-det.score_samples(X), expected, rtol=1e-6)
+    order = np.argsort(raw, kind="stable")
+    assert np.all(np.diff(expected[order]) >= 0)  # the ranking stays
+
+
+def test_calibration_makes_auto_flag_what_is_more_likely_wanted():
+    det, X, truth, _ = _overlapping_hunt(calibrate=True)
+    plain, *_ = _overlapping_hunt(calibrate=False)
+    merger = truth == "merger"
+    flagged_raw = plain.predict(X) == -1
+    flagged = det.predict(X) == -1
+    # Balanced training flags many normal galaxies as more likely mergers
+    # than not; calibrated, most flagged samples are mergers.
+    assert merger[flagged_raw].mean() < 0.5
+    assert merger[flagged].mean() >= 0.5
+    assert flagged.sum() < flagged_raw.sum()
+
+
+def test_teaching_the_same_labels_again_adds_no_held_out_pair(blobs):
+    X, y, truth = blobs
+    det = _taught(blobs)
+    pairs = det.calibration_scores_.copy()
+    assert len(pairs) == 6  # the 3 mergers and 3 trails taught
+    index, labels = _labelled(
+        y,
+        truth,
+        np.flatnonzero(truth == "merger")[:3],
+        np.flatnonzero(truth == "trail")[:3],
+    )
+    det.teach(X[index], labels)
+    np.testing.assert_array_equal(det.calibration_scores_, pairs)

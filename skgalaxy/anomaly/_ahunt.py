@@ -1,14 +1,17 @@
 """AHUNT: personalised anomaly detection with deep active learning."""
 
 import copy
+import hashlib
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import expit
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import (
@@ -41,6 +44,9 @@ __all__ = ["AHUNTDetector"]
 #: The quantile of the unsupervised start's scores (on ``fit``'s samples)
 #: that counts as even odds of an anomaly where no label is near.
 EVEN_ODDS_QUANTILE = 0.95
+
+#: Held-out (score, label) pairs kept for calibration: the latest rounds' queries.
+CALIBRATION_PAIRS = 500
 
 #: Images scored per forward pass and flattened per unsupervised-score batch.
 _BATCH = 256
@@ -128,6 +134,39 @@ def _label_spacing(reference, labels, n_classes):
         if mine.any():
             spacing[c] = float(np.median(nearest[mine]))
     return spacing
+
+
+def _log_odds(p):
+    """``log(p / (1 - p))``, infinite at 0 and 1 so that no two scores tie."""
+    with np.errstate(divide="ignore"):
+        return np.log(p) - np.log1p(-p)
+
+
+def _fingerprints(X_t):
+    """A 64-bit hash of each prepared sample: which samples were trained on."""
+    rows = X_t.images if isinstance(X_t, ImageBatches) else X_t.numpy()
+    hashes = []
+    for start in range(0, len(rows), _BATCH):  # lazy sources are read in blocks
+        for row in np.ascontiguousarray(rows[start : start + _BATCH]):
+            digest = hashlib.blake2b(row.tobytes(), digest_size=8).digest()
+            hashes.append(int.from_bytes(digest, "little"))
+    return np.array(hashes, dtype=np.uint64)
+
+
+def _platt(scores, targets):
+    """Platt scaling of held-out interest scores on their log-odds.
+
+    Returns ``(slope, intercept)`` with the slope capped at 1 (a temperature
+    of at least 1: calibration never sharpens, so no two scores come to tie
+    at 0 or 1), or None while the pairs hold one kind only or the fit would
+    invert the ranking.
+    """
+    if len(np.unique(targets)) < 2:
+        return None
+    features = _log_odds(np.clip(scores, 1e-9, 1 - 1e-9))[:, None]
+    model = LogisticRegression().fit(features, targets)
+    slope = float(model.coef_[0, 0])
+    return (min(slope, 1.0), float(model.intercept_[0])) if slope > 0 else None
 
 
 def _exclusion_mask(exclude, n_samples):
@@ -233,8 +272,22 @@ class AHUNTDetector(
         spacing ``s`` of the labels of its class. Near the labels the user
         is trusted, far from them the unsupervised score. ``"none"``: the
         classifier alone (the original AHUNT).
-    filters : tuple of int, default=(16, 32, 64)
-        CNN channels per conv block (per group element for "d4").
+    calibrate : bool, default=True
+        Calibrate the interest score on held-out labels: each
+        :meth:`teach` records the scores that its newly labelled samples had
+        before they were labelled (out-of-sample: the network had not
+        trained on them; the latest ``CALIBRATION_PAIRS`` = 500 are kept) and
+        whether they are of interest, and fits a logistic curve on the
+        scores' log-odds (Platt scaling, with a temperature of at least 1).
+        Scores then estimate the chance that a sample is of interest, so
+        ``contamination="auto"`` (outliers above 0.5) flags the samples more
+        likely wanted than not, which the class balancing of training
+        otherwise overstates. The ranking is unchanged. Until the held-out
+        labels hold both wanted and unwanted samples, scores stay raw.
+    filters : tuple of int or None, default=None
+        CNN channels per conv block (per group element for "d4", whose
+        feature maps hold eight times as many). None: (16, 32, 64) for
+        "cnn", (4, 8, 16) for "d4".
     hidden : tuple of int, default=(64, 64)
         MLP hidden layer widths.
     dense_units : int, default=64
@@ -252,9 +305,9 @@ class AHUNTDetector(
         Fine-tuning epochs of each later :meth:`teach`.
     contamination : "auto" or float in (0, 0.5], default="auto"
         ``"auto"``: ``offset_ = -0.5``, i.e. outliers are samples whose
-        interest score exceeds 0.5. A float sets ``offset_`` at that quantile
-        of the scores of ``fit``'s samples, and after each :meth:`teach` of
-        the samples taught.
+        interest score exceeds 0.5 (see ``calibrate``). A float sets
+        ``offset_`` at that quantile of the scores of ``fit``'s samples, and
+        after each :meth:`teach` of the samples taught.
     batch_size : int, default=64
         Training mini-batch size.
     lr : float, default=3e-3
@@ -299,6 +352,17 @@ class AHUNTDetector(
         Per class, the median distance between a labelled sample and its
         nearest labelled neighbour of the class in that embedding: the unit
         of distance near that class.
+    calibration_ : tuple of float or None
+        ``(slope, intercept)`` of the calibration on the log-odds of the
+        interest score, or None while scores are raw (see ``calibrate``).
+    calibration_scores_ : ndarray of shape (n_pairs,)
+        Held-out interest scores: each taught sample's raw score before it
+        was first labelled, latest rounds last.
+    calibration_targets_ : ndarray of shape (n_pairs,), bool
+        Whether each of those samples is of interest.
+    trained_fingerprints_ : ndarray of shape (n_labelled,), uint64
+        A hash of each sample of the last training, to tell the samples
+        labelled since then apart (the estimator keeps no data).
     scaler_ : sklearn.preprocessing.StandardScaler
         Standardisation of MLP input (``backbone_ == "mlp"`` only).
     n_labelled_ : int
@@ -355,7 +419,8 @@ class AHUNTDetector(
         "backbone": [StrOptions({"auto", "cnn", "d4", "mlp"})],
         "unsupervised": [HasMethods(["fit", "score_samples"]), None],
         "blend": [StrOptions({"neighbours", "none"})],
-        "filters": [tuple, list],
+        "calibrate": ["boolean"],
+        "filters": [tuple, list, None],
         "hidden": [tuple, list],
         "dense_units": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -374,7 +439,8 @@ class AHUNTDetector(
         backbone="auto",
         unsupervised=None,
         blend="neighbours",
-        filters=(16, 32, 64),
+        calibrate=True,
+        filters=None,
         hidden=(64, 64),
         dense_units=64,
         dropout=0.1,
@@ -398,6 +464,7 @@ class AHUNTDetector(
         self.backbone = backbone
         self.unsupervised = unsupervised
         self.blend = blend
+        self.calibrate = calibrate
         self.filters = filters
         self.hidden = hidden
         self.dense_units = dense_units
@@ -444,6 +511,12 @@ class AHUNTDetector(
             return ImageBatches(np.asarray(X_t.images[index]), X_t.scale, X_t.check)
         return X_t[torch.from_numpy(np.asarray(index, dtype=np.int64))]
 
+    def _candidates(self, X_t, index):
+        """The samples ``index`` (increasing) of prepared data, read lazily."""
+        if isinstance(X_t, ImageBatches):
+            return X_t.subset(index)
+        return self._rows(X_t, index)
+
     @staticmethod
     def _flat_batches(X_t):
         """Prepared data as flat float32 rows, batch by batch."""
@@ -478,7 +551,7 @@ class AHUNTDetector(
             return GalaxyCNN if self.backbone_ == "cnn" else D4CNN, {
                 "in_channels": self.image_shape_[-1],
                 "n_classes": n_classes,
-                "filters": check_filters(self.filters),
+                "filters": self._filters(),
                 "dense_units": self.dense_units,
                 "dropout": self.dropout,
                 "augment": self.augment,
@@ -490,6 +563,11 @@ class AHUNTDetector(
             "dropout": self.dropout,
             "input_noise": 0.1 if self.augment else 0.0,
         }
+
+    def _filters(self):
+        if self.filters is None:
+            return (16, 32, 64) if self.backbone_ == "cnn" else (4, 8, 16)
+        return check_filters(self.filters)
 
     def _net_spec(self):
         module, params = self._module_params()
@@ -509,6 +587,7 @@ class AHUNTDetector(
         when ``net`` is None, else fine-tune ``net`` (a copy of ``net_``)."""
         seed = self._round_seed()
         self.class_counts_ = np.bincount(y, minlength=len(self.classes_))
+        self.trained_fingerprints_ = _fingerprints(X_t)
         X_b, y_b = self._balanced(X_t, y, seed)
         if net is None:
             self._fit_net(X_b, y_b, seed=seed)
@@ -584,6 +663,10 @@ class AHUNTDetector(
         self.n_iter_ = 0
         self.net_ = None
         self.reference_ = self.reference_labels_ = self.scale_ = None
+        self.trained_fingerprints_ = np.empty(0, dtype=np.uint64)
+        self.calibration_ = None
+        self.calibration_scores_ = np.empty(0)
+        self.calibration_targets_ = np.empty(0, dtype=bool)
         if labelled.any():
             self._train(
                 self._rows(X_t, np.flatnonzero(labelled)),
@@ -616,6 +699,7 @@ class AHUNTDetector(
         check_is_fitted(self)
         X_t = self._prepare(X, reset=False)
         labels, _ = _labels(y, len(X_t), allow_unlabelled=False)
+        held_out, held_out_scores = self._held_out_scores(X_t)
         new_classes = [c for c in _unique(labels) if c not in set(self.classes_)]
         self.classes_ = np.array([*self.classes_, *new_classes], dtype=object)
         net = copy.deepcopy(self.net_)  # trained on a copy: see keep_state_on_error
@@ -624,10 +708,37 @@ class AHUNTDetector(
                 grow_head(net.module_, len(new_classes))
             net.initialize_optimizer()
         self._train(X_t, self._class_index(labels), net)
+        if self.calibrate:
+            self._update_calibration(held_out_scores, labels[held_out])
         self.n_rounds_ += 1
         if self.contamination != "auto":
             self._set_offset(-self._interest_scores(X_t))
         return self
+
+    def _held_out_scores(self, X_t):
+        """The samples of ``X_t`` not trained on yet and their raw scores.
+
+        Scores of the classifier only: the unsupervised start's odds before
+        the first training say nothing about the classifier's calibration.
+        """
+        if not self.calibrate or self.net_ is None:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        new = np.flatnonzero(~np.isin(_fingerprints(X_t), self.trained_fingerprints_))
+        if not len(new):
+            return new, np.empty(0)
+        return new, self._raw_interest_scores(self._candidates(X_t, new))
+
+    def _update_calibration(self, scores, labels):
+        """Add held-out pairs (the interest as it stands now) and refit."""
+        wanted = [c for c, w in self._interest_classes().items() if w > 0]
+        targets = np.isin(labels, np.array(wanted, dtype=object))
+        self.calibration_scores_ = np.r_[self.calibration_scores_, scores][
+            -CALIBRATION_PAIRS:
+        ]
+        self.calibration_targets_ = np.r_[self.calibration_targets_, targets][
+            -CALIBRATION_PAIRS:
+        ]
+        self.calibration_ = _platt(self.calibration_scores_, self.calibration_targets_)
 
     # -- scores ------------------------------------------------------------
 
@@ -693,12 +804,19 @@ class AHUNTDetector(
             [self.unsupervised_.score_samples(rows) for rows in self._flat_batches(X_t)]
         )
 
-    def _interest_scores(self, X_t):
+    def _raw_interest_scores(self, X_t):
         if self.net_ is None:
             return self._unsupervised_quantile(X_t)
         proba, weight, unsupervised = self._blend(X_t)
         classified = interest_scores(proba, *self._interest_columns())
         return _either(classified, (1 - weight) * unsupervised)
+
+    def _interest_scores(self, X_t):
+        scores = self._raw_interest_scores(X_t)
+        if self.net_ is None or self.calibration_ is None:
+            return scores
+        slope, intercept = self.calibration_
+        return expit(slope * _log_odds(scores) + intercept)
 
     def _auto_offset(self, train_scores):
         return -0.5
@@ -808,16 +926,18 @@ class AHUNTDetector(
             return np.random.default_rng(self._round_seed()).choice(
                 candidates, n, replace=False
             )
+        # Only the candidates are scored: a session passes its whole pool.
+        X_c = self._candidates(X_t, candidates)
         if self.net_ is None or (
             self.query_strategy == "anomalous" and not self._labelled_interest()
         ):
-            scores = self._unsupervised_scores(X_t)[candidates]
+            scores = self._unsupervised_scores(X_c)
             return candidates[np.argsort(-scores, kind="stable")[:n]]
         if self.query_strategy == "uncertain":
-            proba = self._proba(X_t)[candidates]
+            proba = self._proba(X_c)
             entropy = -(proba * np.log(proba + 1e-12)).sum(axis=1)
             return candidates[np.argsort(-entropy, kind="stable")[:n]]
-        proba, weight, unsupervised = (part[candidates] for part in self._blend(X_t))
+        proba, weight, unsupervised = self._blend(X_c)
         columns, weights = self._interest_columns()
         # A class seen before ranks by its probability; one not seen yet is
         # looked for through the reserve, blended with the unsupervised score,
