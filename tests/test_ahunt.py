@@ -404,8 +404,8 @@ def test_default_filters_depend_on_the_backbone():
         )
         linear = [m for m in det.net_.module_.embedding if hasattr(m, "in_features")]
         widths[backbone] = linear[0].in_features
-    # The D4 maps hold 8 copies per channel: (4, 8, 16) costs about what the
-    # CNN's (16, 32, 64) costs, not 64 times as much.
+    # The D4 maps hold 8 copies per channel: (4, 8, 16) per group element is
+    # 32, 64, 128 channels, not the 128, 256, 512 of the CNN's own filters.
     assert widths == {"cnn": 64, "d4": 16}
 
 
