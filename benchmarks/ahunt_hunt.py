@@ -165,37 +165,48 @@ def hunters_for(seed, n_queries, scaled, features, image_epochs, backbones):
 
 
 def auto_flags(hunters, y, pool):
-    """Per AHUNT hunter: what ``predict`` (``contamination="auto"``) flags in
-    the final pool, calibrated and raw: [flagged, precision, recall] twice.
+    """Per AHUNT hunter, on the samples of the final pool nobody labelled:
+    whether the scores read as probabilities and what ``predict``
+    (``contamination="auto"``) flags, with the calibrated and the raw scores.
 
     The raw scores come from a copy without ``calibration_``: calibration
     changes neither training nor queries, so this is what ``calibrate=False``
     would have given.
     """
-    merger = y[pool] == "merger"
     flags = {}
     for name, timed in hunters.items():
         if not isinstance(getattr(timed, "hunter", None), ActiveHunter):
             continue
-        detector = timed.hunter.session_.hunter_
-        raw = copy.copy(detector)
+        session = timed.hunter.session_
+        unlabelled = np.setdiff1d(pool, session.labels()["index"].to_numpy())
+        merger = y[unlabelled] == "merger"
+        raw = copy.copy(session.hunter_)
         raw.calibration_ = None
-        X = timed.hunter.X[pool]
-        flags[name] = []
-        for model in (detector, raw):
-            flagged = model.predict(X) == -1
-            flags[name] += [
+        X = timed.hunter.X[unlabelled]
+        for kind, model in (("calibrated", session.hunter_), ("raw", raw)):
+            score = -model.score_samples(X)
+            flagged = score > 0.5
+            flags[f"{name}, {kind}"] = [
+                int(merger.sum()),
+                float(score.sum()),
+                float(np.mean((score - merger) ** 2)),
                 int(flagged.sum()),
                 merger[flagged].mean() if flagged.any() else 0.0,
-                merger[flagged].sum() / merger.sum(),
+                merger[flagged].sum() / max(merger.sum(), 1),
             ]
     return flags
 
 
 def auto_table(flags):
-    columns = ["flagged", "precision", "recall"]
-    columns += [f"raw: {c}" for c in columns]
-    formats = [".0f" if c.endswith("flagged") else ".3f" for c in columns]
+    columns = [
+        "mergers left",
+        "sum of scores",
+        "Brier score",
+        "flagged",
+        "precision",
+        "recall",
+    ]
+    formats = [".0f", ".1f", ".4f", ".0f", ".3f", ".3f"]
     rows = [
         [
             name,
@@ -206,7 +217,7 @@ def auto_table(flags):
         ]
         for name in flags[0]
     ]
-    return markdown_table(["method", *columns], rows)
+    return markdown_table(["method, scores", *columns], rows)
 
 
 def real_hunts(seeds, protocol, data, image_epochs, smoke):
@@ -442,10 +453,12 @@ def main():
                 ],
                 real_table(results, n_nights),
             )
-            + "\n\nWhat `predict` flags in the final pool (`contamination='auto'`: "
-            "interest score above 0.5), with the default calibrated scores and "
-            "raw; precision = mergers among the flagged, recall = share of the "
-            f"pool's {n_mergers} mergers flagged:\n\n" + auto_table(flags)
+            + "\n\nThe final pool's galaxies nobody labelled, scored by each "
+            "hunt's last model, calibrated (the default) and raw: do the interest "
+            "scores read as probabilities (their sum against the mergers left; "
+            "Brier score, lower is better), and what `predict` flags "
+            "(`contamination='auto'`: score above 0.5; precision = mergers among "
+            "the flagged, recall = share of the mergers left):\n\n" + auto_table(flags)
         )
     if not args.smoke:
         pd.concat(all_results).to_csv(Path(__file__).with_name("ahunt_hunt.csv"))
