@@ -362,7 +362,8 @@ class AHUNTDetector(
         Whether each of those samples is of interest.
     trained_fingerprints_ : ndarray of shape (n_labelled,), uint64
         A hash of each sample of the last training, to tell the samples
-        labelled since then apart (the estimator keeps no data).
+        labelled since then apart (the estimator keeps no data); empty
+        with ``calibrate=False``.
     scaler_ : sklearn.preprocessing.StandardScaler
         Standardisation of MLP input (``backbone_ == "mlp"`` only).
     n_labelled_ : int
@@ -587,7 +588,6 @@ class AHUNTDetector(
         when ``net`` is None, else fine-tune ``net`` (a copy of ``net_``)."""
         seed = self._round_seed()
         self.class_counts_ = np.bincount(y, minlength=len(self.classes_))
-        self.trained_fingerprints_ = _fingerprints(X_t)
         X_b, y_b = self._balanced(X_t, y, seed)
         if net is None:
             self._fit_net(X_b, y_b, seed=seed)
@@ -668,11 +668,10 @@ class AHUNTDetector(
         self.calibration_scores_ = np.empty(0)
         self.calibration_targets_ = np.empty(0, dtype=bool)
         if labelled.any():
-            self._train(
-                self._rows(X_t, np.flatnonzero(labelled)),
-                self._class_index(labels[labelled]),
-                net=None,
-            )
+            rows = self._rows(X_t, np.flatnonzero(labelled))
+            self._train(rows, self._class_index(labels[labelled]), net=None)
+            if self.calibrate:
+                self.trained_fingerprints_ = _fingerprints(rows)
         self._set_offset(-self._interest_scores(X_t))
         return self
 
@@ -699,7 +698,8 @@ class AHUNTDetector(
         check_is_fitted(self)
         X_t = self._prepare(X, reset=False)
         labels, _ = _labels(y, len(X_t), allow_unlabelled=False)
-        held_out, held_out_scores = self._held_out_scores(X_t)
+        fingerprints = _fingerprints(X_t) if self.calibrate else None
+        held_out, held_out_scores = self._held_out_scores(X_t, fingerprints)
         new_classes = [c for c in _unique(labels) if c not in set(self.classes_)]
         self.classes_ = np.array([*self.classes_, *new_classes], dtype=object)
         net = copy.deepcopy(self.net_)  # trained on a copy: see keep_state_on_error
@@ -709,13 +709,14 @@ class AHUNTDetector(
             net.initialize_optimizer()
         self._train(X_t, self._class_index(labels), net)
         if self.calibrate:
+            self.trained_fingerprints_ = fingerprints
             self._update_calibration(held_out_scores, labels[held_out])
         self.n_rounds_ += 1
         if self.contamination != "auto":
             self._set_offset(-self._interest_scores(X_t))
         return self
 
-    def _held_out_scores(self, X_t):
+    def _held_out_scores(self, X_t, fingerprints):
         """The samples of ``X_t`` not trained on yet and their raw scores.
 
         Scores of the classifier only: the unsupervised start's odds before
@@ -723,7 +724,7 @@ class AHUNTDetector(
         """
         if not self.calibrate or self.net_ is None:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        new = np.flatnonzero(~np.isin(_fingerprints(X_t), self.trained_fingerprints_))
+        new = np.flatnonzero(~np.isin(fingerprints, self.trained_fingerprints_))
         if not len(new):
             return new, np.empty(0)
         return new, self._raw_interest_scores(self._candidates(X_t, new))
@@ -813,7 +814,7 @@ class AHUNTDetector(
 
     def _interest_scores(self, X_t):
         scores = self._raw_interest_scores(X_t)
-        if self.net_ is None or self.calibration_ is None:
+        if self.calibration_ is None:
             return scores
         slope, intercept = self.calibration_
         return expit(slope * _log_odds(scores) + intercept)
