@@ -190,6 +190,7 @@ def auto_flags(hunters, y, pool):
                 int(merger.sum()),
                 float(score.sum()),
                 float(np.mean((score - merger) ** 2)),
+                float(merger.mean() * (1 - merger.mean())),
                 int(flagged.sum()),
                 merger[flagged].mean() if flagged.any() else 0.0,
                 merger[flagged].sum() / max(merger.sum(), 1),
@@ -202,11 +203,12 @@ def auto_table(flags):
         "mergers left",
         "sum of scores",
         "Brier score",
+        "Brier, constant share",
         "flagged",
         "precision",
         "recall",
     ]
-    formats = [".0f", ".1f", ".4f", ".0f", ".3f", ".3f"]
+    formats = [".0f", ".1f", ".4f", ".4f", ".0f", ".3f", ".3f"]
     rows = [
         [
             name,
@@ -456,7 +458,8 @@ def main():
             + "\n\nThe final pool's galaxies nobody labelled, scored by each "
             "hunt's last model, calibrated (the default) and raw: do the interest "
             "scores read as probabilities (their sum against the mergers left; "
-            "Brier score, lower is better), and what `predict` flags "
+            "Brier score, lower is better; 'constant share': the Brier score of "
+            "always answering the share of mergers left), and what `predict` flags "
             "(`contamination='auto'`: score above 0.5; precision = mergers among "
             "the flagged, recall = share of the mergers left):\n\n" + auto_table(flags)
         )
