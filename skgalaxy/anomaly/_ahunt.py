@@ -209,8 +209,8 @@ class AHUNTDetector(
     candidates, a person (the oracle) names their classes, and :meth:`teach`
     fine-tunes the network on every label so far: a class never seen before
     grows the output layer by one unit, keeping the learnt weights, and
-    training runs (warm start) for ``epochs_per_round`` epochs that draw every
-    class equally often, every draw randomly augmented.
+    training runs (warm start) for ``epochs_per_round`` epochs with minority
+    classes oversampled and every copy randomly augmented.
 
     The estimator is an ordinary model: it keeps no training data. The hunt
     itself — the pool, what was shown, the labels, the history, saving and
@@ -295,10 +295,7 @@ class AHUNTDetector(
     dropout : float, default=0.1
         Dropout rate of the hidden layers.
     balance : bool, default=True
-        Draw every labelled class equally often: each training epoch draws
-        as many samples as are labelled, with replacement, every class with
-        the same probability (so an epoch costs the same however rare the
-        wanted class is).
+        Oversample every labelled class to the size of the largest.
     augment : bool, default=True
         Random quarter turns and mirror images (CNN) or Gaussian jitter of
         0.1 standard deviations (MLP) in training.
@@ -536,6 +533,19 @@ class AHUNTDetector(
     def _round_seed(self):
         return (draw_seed(self.random_state) + 7919 * self.n_rounds_) % 2**31
 
+    def _balanced(self, X_t, y, seed):
+        """Training rows with every class oversampled to the largest."""
+        if not self.balance:
+            return X_t, torch.from_numpy(y)
+        rng_np = np.random.default_rng(seed)
+        counts = np.bincount(y, minlength=len(self.classes_))
+        extra = [
+            rng_np.choice(np.flatnonzero(y == c), counts.max() - counts[c])
+            for c in np.flatnonzero(counts)
+        ]
+        index = np.concatenate([np.arange(len(y)), *extra]).astype(np.int64)
+        return self._rows(X_t, index), torch.from_numpy(y[index])
+
     def _module_params(self):
         n_classes = len(self.classes_)
         if self.backbone_ in ("cnn", "d4"):
@@ -569,7 +579,6 @@ class AHUNTDetector(
                 "criterion": torch.nn.CrossEntropyLoss,
                 "optimizer": torch.optim.AdamW,
                 "optimizer__weight_decay": self.weight_decay,
-                "iterator_train__balance": self.balance,
                 **{f"module__{k}": v for k, v in params.items()},
             },
         )
@@ -579,12 +588,11 @@ class AHUNTDetector(
         when ``net`` is None, else fine-tune ``net`` (a copy of ``net_``)."""
         seed = self._round_seed()
         self.class_counts_ = np.bincount(y, minlength=len(self.classes_))
+        X_b, y_b = self._balanced(X_t, y, seed)
         if net is None:
-            self._fit_net(X_t, torch.from_numpy(y), seed=seed)
+            self._fit_net(X_b, y_b, seed=seed)
         else:
-            self._train_net(
-                net, X_t, torch.from_numpy(y), seed=seed, epochs=self.epochs_per_round
-            )
+            self._train_net(net, X_b, y_b, seed=seed, epochs=self.epochs_per_round)
             self.net_ = net
         self.reference_ = self.reference_labels_ = self.scale_ = None
         if self.blend == "neighbours":
