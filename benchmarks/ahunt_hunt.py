@@ -32,9 +32,16 @@
                                     [--features FlowVAE contrastive]
                                     [--image-backbones cnn [d4]] [--personal-size 64]
                                     [--part all|personal] [--smoke]
+                                    [--set NAME=VALUE ... [--section NAME]]
+
+``--set`` changes AHUNTDetector parameters in every hunt (images, embeddings,
+personalisation) and records into the section ``ahunt_hunt_variant`` (or the
+one ``--section`` names): a way to measure a candidate default beside the
+recorded ``ahunt_hunt`` section.
 """
 
 import argparse
+import ast
 import copy
 import time
 from pathlib import Path
@@ -113,17 +120,18 @@ class LatentForestHunter(Hunter):
         return -forest.score_samples(embedding)
 
 
-def detector(seed, n_queries, **params):
+def detector(seed, n_queries, variant, **params):
+    """AHUNT hunting mergers; ``variant`` (the ``--set`` parameters) wins."""
     return AHUNTDetector(
         n_queries=n_queries,
         interest=INTEREST,
         device="cpu",
         random_state=seed,
-        **params,
+        **{**params, **variant},
     )
 
 
-def hunters_for(seed, n_queries, scaled, features, image_epochs, backbones):
+def hunters_for(seed, n_queries, scaled, features, image_epochs, backbones, variant):
     """Every method of the side-by-side hunt, keyed by its row name.
 
     ``features`` maps a name to static embeddings ("raw pixels" among them);
@@ -135,7 +143,7 @@ def hunters_for(seed, n_queries, scaled, features, image_epochs, backbones):
         suffix = "" if backbone == "cnn" else f", {backbone.upper()} backbone"
         on_images.append(
             ActiveHunter(
-                detector(seed, n_queries, backbone=backbone, **image_epochs),
+                detector(seed, n_queries, variant, backbone=backbone, **image_epochs),
                 scaled,
             )
         )
@@ -143,10 +151,10 @@ def hunters_for(seed, n_queries, scaled, features, image_epochs, backbones):
     learnt = {name: X for name, X in features.items() if name != "raw pixels"}
     for name, X in learnt.items():
         hunters[f"AHUNT, {name} embeddings"] = TimedHunter(
-            ActiveHunter(detector(seed, n_queries), X)
+            ActiveHunter(detector(seed, n_queries, variant), X)
         )
         hunters[f"AHUNT classifier alone (blend='none'), {name} embeddings"] = (
-            ActiveHunter(detector(seed, n_queries, blend="none"), X)
+            ActiveHunter(detector(seed, n_queries, variant, blend="none"), X)
         )
     for name, X in features.items():
         where = name if name == "raw pixels" else f"{name} embeddings"
@@ -159,7 +167,7 @@ def hunters_for(seed, n_queries, scaled, features, image_epochs, backbones):
         )
     for name, X in learnt.items():
         hunters[f"same labels drawn at random, {name} embeddings"] = RandomLabelHunter(
-            detector(seed, n_queries), X, n_queries, random_state=seed
+            detector(seed, n_queries, variant), X, n_queries, random_state=seed
         )
     return hunters
 
@@ -223,7 +231,7 @@ def auto_table(flags):
 
 
 def real_hunts(seeds, protocol, data, image_epochs, smoke):
-    scaled, features, backbones, y = data
+    scaled, features, backbones, y, variant = data
     settings = PROTOCOLS[protocol]
     n_nights = 2 if smoke else settings["n_nights"]
     n_initial = 60 if smoke else N_INITIAL
@@ -238,7 +246,13 @@ def real_hunts(seeds, protocol, data, image_epochs, smoke):
             random_state=seed,
         )
         hunters = hunters_for(
-            seed, settings["n_queries"], scaled, features, image_epochs, backbones
+            seed,
+            settings["n_queries"],
+            scaled,
+            features,
+            image_epochs,
+            backbones,
+            variant,
         )
         result = simulate_hunt(
             hunters, y, initial, nights, interest_labels=["merger"], verbose=1
@@ -288,7 +302,7 @@ def real_table(results, n_nights):
     return rows
 
 
-def personalisation(seed, n_rounds, first_epochs, smoke, size):
+def personalisation(seed, n_rounds, first_epochs, smoke, size, variant):
     """Hunt with interest on one anomaly type, then on the other."""
     n_normal, n_each = (100, 5) if smoke else (1500, 40)
     kinds = ("satellite_trail", "lens")
@@ -314,9 +328,9 @@ def personalisation(seed, n_rounds, first_epochs, smoke, size):
         det = AHUNTDetector(
             interest={wanted: 1.0, other: 0.0},
             n_queries=10,
-            max_epochs=first_epochs,
             device="cpu",
             random_state=seed,
+            **{"max_epochs": first_epochs, **variant},
         ).fit(images[: n_normal // 2], truth[: n_normal // 2])
         session = HuntSession(images, det, y=y)
         session.hunt(oracle=lambda idx: truth[idx], n_rounds=n_rounds)
@@ -343,12 +357,22 @@ def personal_section(rows, n_normal, n_each, rounds, size):
     )
 
 
-def personalisation_only(first_epochs, rounds, smoke, size):
-    rows, n_normal, n_each = personalisation(0, rounds, first_epochs, smoke, size)
+def personalisation_only(first_epochs, rounds, smoke, size, variant, section):
+    rows, n_normal, n_each = personalisation(
+        0, rounds, first_epochs, smoke, size, variant
+    )
     body = personal_section(rows, n_normal, n_each, rounds, size)
     print(body)
     if not smoke:
-        record("ahunt_personalisation", "AHUNTDetector: personalisation", body)
+        title = f"AHUNTDetector{described(variant)}: personalisation"
+        record(section or "ahunt_personalisation", title, body)
+
+
+def described(variant):
+    """' (name=value, ...)' for the ``--set`` parameters, '' for none."""
+    if not variant:
+        return ""
+    return " (" + ", ".join(f"{k}={v!r}" for k, v in variant.items()) + ")"
 
 
 def embedders(args):
@@ -395,19 +419,41 @@ def main():
     parser.add_argument("--personal-size", type=int, default=64, help="pixels")
     parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
     parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="AHUNTDetector parameters to change in every hunt (Python literals)",
+    )
+    parser.add_argument(
+        "--section",
+        default="ahunt_hunt_variant",
+        help="RESULTS.md section a --set run writes (one per variant kept)",
+    )
+    parser.add_argument(
         "--part",
         choices=["all", "personal"],
         default="all",
         help="'personal': only the personalisation, in its own RESULTS.md section",
     )
     args = parser.parse_args()
+    variant = {
+        name: ast.literal_eval(value)
+        for name, value in (item.split("=", 1) for item in args.set)
+    }
+    defaults = AHUNTDetector(**variant)
     seeds = [0, 1] if args.smoke else list(range(args.seeds))  # tables pool seeds
-    first_epochs = 2 if args.smoke else AHUNTDetector().max_epochs
+    first_epochs = 2 if args.smoke else defaults.max_epochs
     rounds = 2 if args.smoke else args.personal_rounds
 
     if args.part == "personal":
         return personalisation_only(
-            first_epochs, rounds, args.smoke, 32 if args.smoke else args.personal_size
+            first_epochs,
+            rounds,
+            args.smoke,
+            32 if args.smoke else args.personal_size,
+            variant,
+            args.section if variant else None,
         )
     images, y = load_gz1_morphology()
     if args.smoke:
@@ -422,11 +468,11 @@ def main():
             f"{name} {transformer.max_epochs} epochs, fitted in "
             f"{time.perf_counter() - start:.0f} s"
         )
-    data = (scaled, features, args.image_backbones, y)
+    data = (scaled, features, args.image_backbones, y, variant)
     # One epoch a round keeps the smoke run's image hunts (D4 above all) short.
     image_epochs = {
         "max_epochs": first_epochs,
-        "epochs_per_round": 1 if args.smoke else AHUNTDetector().epochs_per_round,
+        "epochs_per_round": 1 if args.smoke else defaults.epochs_per_round,
     }
 
     sections, all_results, all_timings = [], [], []
@@ -467,14 +513,14 @@ def main():
         pd.concat(all_results).to_csv(Path(__file__).with_name("ahunt_hunt.csv"))
     size = 32 if args.smoke else args.personal_size
     personal_rows, n_normal, n_each = personalisation(
-        0, rounds, first_epochs, args.smoke, size
+        0, rounds, first_epochs, args.smoke, size, variant
     )
     time_rows = [
         [name, median_range([t[name] for t in all_timings], ".2f")]
         for name in all_timings[0]
     ]
     body = (
-        f"Seeds {seeds}; AHUNT defaults otherwise (on images "
+        f"Seeds {seeds}; AHUNT defaults{described(variant)} otherwise (on images "
         f"{image_epochs['max_epochs']} epochs first, "
         f"{image_epochs['epochs_per_round']} per round); embeddings learnt on all "
         f"{len(y)} images without labels: {'; '.join(fit_notes) or 'none'}. "
@@ -490,7 +536,8 @@ def main():
     )
     print(body)
     if not args.smoke:
-        record("ahunt_hunt", "AHUNTDetector: simulated hunts", body)
+        title = f"AHUNTDetector{described(variant)}: simulated hunts"
+        record(args.section if variant else "ahunt_hunt", title, body)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,13 @@ from sklearn.utils._param_validation import Interval
 from skorch import NeuralNet
 from skorch.callbacks import Callback, LRScheduler
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    WeightedRandomSampler,
+)
 
 from .nn import rng
 
@@ -93,21 +99,31 @@ def torch_seed(seed, device="cpu"):
         yield
 
 
-def batch_loader(dataset, batch_size=64, shuffle=False, drop_last=False):
+def batch_loader(dataset, batch_size=64, shuffle=False, drop_last=False, balance=False):
     """skorch's ``DataLoader`` fetching whole batches (through a ``BatchSampler``).
 
     Each batch is one ``dataset[indices]`` call, so tensors and
     :class:`~skgalaxy._images.ImageBatches` are sliced once per batch rather
     than once per image. Shuffling draws from the calling thread's seeded
-    generator (:func:`skgalaxy.nn.rng.generator`).
+    generator (:func:`skgalaxy.nn.rng.generator`). With ``balance``, each
+    epoch instead draws ``len(dataset)`` samples with replacement, every
+    class of the dataset's ``y`` with the same probability.
     """
     # The DataLoader draws a seed of its own from its generator too.
     generator = rng.generator("cpu")
-    sampler = (
-        RandomSampler(dataset, generator=generator)
-        if shuffle
-        else SequentialSampler(dataset)
-    )
+    if balance:
+        _, classes, counts = np.unique(
+            np.asarray(dataset.y), return_inverse=True, return_counts=True
+        )
+        sampler = WeightedRandomSampler(
+            torch.as_tensor(1.0 / counts[classes], dtype=torch.float64),
+            len(dataset),
+            generator=generator,
+        )
+    elif shuffle:
+        sampler = RandomSampler(dataset, generator=generator)
+    else:
+        sampler = SequentialSampler(dataset)
     batch_size = len(dataset) if batch_size == -1 else batch_size
     return DataLoader(
         dataset,

@@ -115,6 +115,23 @@ def test_balance_oversamples_every_class_to_the_largest(blobs):
     assert lifted.mean() > -unbalanced.score_samples(blobs[0][rare]).mean()
 
 
+def test_balance_draw_keeps_epochs_as_long_as_the_labels(blobs):
+    """balance="draw": every class drawn equally often within epochs of the
+    206 labelled rows (not 4 x 100), and the rare kinds still lifted."""
+    det = _taught(blobs, batch_size=16, balance="draw")
+    unbalanced = _taught(blobs, batch_size=16, balance=False)
+    for epoch in det.net_.history[-det.epochs_per_round :]:
+        assert len(epoch["batches"]) == 206 // 16
+    rare = np.isin(blobs[2], ["merger", "trail"])
+    lifted = -det.score_samples(blobs[0][rare])
+    assert lifted.mean() > -unbalanced.score_samples(blobs[0][rare]).mean()
+
+
+def test_balance_rejects_an_unknown_scheme(blobs):
+    with pytest.raises(ValueError, match="balance"):
+        fast_ahunt(balance="undersample").fit(*blobs[:2])
+
+
 def test_interest_weights_change_the_ranking(blobs):
     X, _, truth = blobs
     for wanted, other in (("merger", "trail"), ("trail", "merger")):

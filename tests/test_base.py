@@ -111,6 +111,21 @@ def test_batch_loader_visits_every_sample_once_per_epoch_in_whole_batches():
         np.testing.assert_array_equal(Xb[:, 0], yb)
 
 
+def test_batch_loader_balance_draws_every_class_equally_often():
+    y = torch.tensor([0] * 180 + [1] * 20)
+    X = torch.arange(200).float()[:, None]
+    with rng.seeded(0):
+        batches = list(batch_loader(Dataset(X, y), batch_size=50, balance=True))
+    with rng.seeded(0):
+        again = list(batch_loader(Dataset(X, y), batch_size=50, balance=True))
+    drawn = torch.cat([b[1] for b in batches])
+    assert len(drawn) == 200  # an epoch is as long as the data
+    assert 0.4 < drawn.float().mean() < 0.6  # the 10 % class drawn half the time
+    assert torch.equal(drawn, torch.cat([b[1] for b in again]))
+    for Xb, yb in batches:
+        np.testing.assert_array_equal(Xb[:, 0] >= 180, yb == 1)
+
+
 def test_batch_loader_drop_last_subset_and_missing_y():
     X = np.arange(10, dtype=np.float32)[:, None]
     subset = Subset(Dataset(X), [1, 3, 5, 7, 9])

@@ -294,8 +294,13 @@ class AHUNTDetector(
         Width of the CNN's embedding layer.
     dropout : float, default=0.1
         Dropout rate of the hidden layers.
-    balance : bool, default=True
-        Oversample every labelled class to the size of the largest.
+    balance : bool or {"oversample", "draw"}, default=True
+        How training evens out the labelled classes. "oversample" (or True):
+        every class is oversampled to the size of the largest, so an epoch
+        holds about (number of classes) x (largest class) rows. "draw": each
+        epoch draws as many rows as are labelled, with replacement, every
+        class with the same probability (fewer steps per epoch when one
+        class dominates). False: the labels as they are.
     augment : bool, default=True
         Random quarter turns and mirror images (CNN) or Gaussian jitter of
         0.1 standard deviations (MLP) in training.
@@ -425,7 +430,7 @@ class AHUNTDetector(
         "hidden": [tuple, list],
         "dense_units": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "balance": ["boolean"],
+        "balance": ["boolean", StrOptions({"oversample", "draw"})],
         "augment": ["boolean"],
         "epochs_per_round": [Interval(Integral, 1, None, closed="left")],
         "contamination": CONTAMINATION_CONSTRAINT,
@@ -535,7 +540,7 @@ class AHUNTDetector(
 
     def _balanced(self, X_t, y, seed):
         """Training rows with every class oversampled to the largest."""
-        if not self.balance:
+        if self.balance not in (True, "oversample"):
             return X_t, torch.from_numpy(y)
         rng_np = np.random.default_rng(seed)
         counts = np.bincount(y, minlength=len(self.classes_))
@@ -579,6 +584,7 @@ class AHUNTDetector(
                 "criterion": torch.nn.CrossEntropyLoss,
                 "optimizer": torch.optim.AdamW,
                 "optimizer__weight_decay": self.weight_decay,
+                "iterator_train__balance": self.balance == "draw",
                 **{f"module__{k}": v for k, v in params.items()},
             },
         )
