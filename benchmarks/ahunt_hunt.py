@@ -475,6 +475,8 @@ def main():
         "epochs_per_round": 1 if args.smoke else defaults.epochs_per_round,
     }
 
+    # A --set run keeps its per-round values and curves apart from the defaults'.
+    stem = args.section if variant else "ahunt_hunt"
     sections, all_results, all_timings = [], [], []
     for protocol, settings in PROTOCOLS.items():
         results, timings, flags, n_nights, arrivals, n_initial = real_hunts(
@@ -483,7 +485,8 @@ def main():
         all_results.append(results)
         all_timings += timings
         n_mergers = int(np.isin(y, ["merger"]).sum())
-        figure = FIGURES / f"ahunt_hunt_{'paper' if protocol == 'paper' else '2pc'}.png"
+        protocol_name = "paper" if protocol == "paper" else "2pc"
+        figure = FIGURES / f"{stem}_{protocol_name}.png"
         if not args.smoke:
             plot_hunt_curves(results).savefig(figure)
         sections.append(
@@ -510,7 +513,7 @@ def main():
             "the flagged, recall = share of the mergers left):\n\n" + auto_table(flags)
         )
     if not args.smoke:
-        pd.concat(all_results).to_csv(Path(__file__).with_name("ahunt_hunt.csv"))
+        pd.concat(all_results).to_csv(Path(__file__).with_name(f"{stem}.csv"))
     size = 32 if args.smoke else args.personal_size
     personal_rows, n_normal, n_each = personalisation(
         0, rounds, first_epochs, args.smoke, size, variant
@@ -526,7 +529,7 @@ def main():
         f"{len(y)} images without labels: {'; '.join(fit_notes) or 'none'}. "
         "Metrics over the whole cumulative pool, galaxies already shown to the "
         "oracle included; recall and MCC among the top 50; median (min-max) over "
-        "seeds. Per-round values: `benchmarks/ahunt_hunt.csv`.\n\n"
+        f"seeds. Per-round values: `benchmarks/{stem}.csv`.\n\n"
         + "\n\n".join(sections)
         + "\n\n"
         + personal_section(personal_rows, n_normal, n_each, rounds, size)

@@ -104,7 +104,7 @@ def test_balance_oversamples_every_class_to_the_largest(blobs):
     """Each fine-tuning epoch covers every labelled class as often as the
     largest: 100 discs and 100 bulges, 3 mergers and 3 trails give 4 x 100
     rows; without balance, the 206 rows as they are."""
-    det = _taught(blobs, batch_size=16)
+    det = _taught(blobs, batch_size=16, balance="oversample")
     unbalanced = _taught(blobs, batch_size=16, balance=False)
     assert det.n_labelled_ == unbalanced.n_labelled_ == 206
     for model, rows in ((det, 400), (unbalanced, 206)):
@@ -116,9 +116,9 @@ def test_balance_oversamples_every_class_to_the_largest(blobs):
 
 
 def test_balance_draw_keeps_epochs_as_long_as_the_labels(blobs):
-    """balance="draw": every class drawn equally often within epochs of the
-    206 labelled rows (not 4 x 100), and the rare kinds still lifted."""
-    det = _taught(blobs, batch_size=16, balance="draw")
+    """balance="draw" (the default): every class drawn equally often within
+    epochs of the 206 labelled rows (not 4 x 100); the rare kinds lifted."""
+    det = _taught(blobs, batch_size=16)  # the default
     unbalanced = _taught(blobs, batch_size=16, balance=False)
     for epoch in det.net_.history[-det.epochs_per_round :]:
         assert len(epoch["batches"]) == 206 // 16

@@ -209,8 +209,8 @@ class AHUNTDetector(
     candidates, a person (the oracle) names their classes, and :meth:`teach`
     fine-tunes the network on every label so far: a class never seen before
     grows the output layer by one unit, keeping the learnt weights, and
-    training runs (warm start) for ``epochs_per_round`` epochs with minority
-    classes oversampled and every copy randomly augmented.
+    training runs (warm start) for ``epochs_per_round`` epochs that draw
+    every labelled class equally often, every draw randomly augmented.
 
     The estimator is an ordinary model: it keeps no training data. The hunt
     itself — the pool, what was shown, the labels, the history, saving and
@@ -294,20 +294,25 @@ class AHUNTDetector(
         Width of the CNN's embedding layer.
     dropout : float, default=0.1
         Dropout rate of the hidden layers.
-    balance : bool or {"oversample", "draw"}, default=True
-        How training evens out the labelled classes. "oversample" (or True):
-        every class is oversampled to the size of the largest, so an epoch
-        holds about (number of classes) x (largest class) rows. "draw": each
-        epoch draws as many rows as are labelled, with replacement, every
-        class with the same probability (fewer steps per epoch when one
-        class dominates). False: the labels as they are.
+    balance : {"draw", "oversample"} or bool, default="draw"
+        How training evens out the labelled classes. "draw": each epoch
+        draws as many rows as are labelled, with replacement, every class
+        with the same probability, so an epoch costs the same however rare
+        the wanted class is. "oversample" (or True): every class is
+        oversampled to the size of the largest, so an epoch holds about
+        (number of classes) x (largest class) rows. False: the labels as
+        they are.
     augment : bool, default=True
         Random quarter turns and mirror images (CNN) or Gaussian jitter of
         0.1 standard deviations (MLP) in training.
-    max_epochs : int, default=30
+    max_epochs : int, default=48
         Epochs of the first training.
-    epochs_per_round : int, default=5
-        Fine-tuning epochs of each later :meth:`teach`.
+    epochs_per_round : int, default=10
+        Fine-tuning epochs of each later :meth:`teach`. The defaults
+        (``balance="draw"``, 48 and 10 epochs) were chosen by
+        ``benchmarks/ahunt_hunt.py`` on real mergers against oversampling
+        with 30 and 5 epochs: a round on 64x64 images about half as long,
+        better rankings on FlowVAE embeddings (see the user guide).
     contamination : "auto" or float in (0, 0.5], default="auto"
         ``"auto"``: ``offset_ = -0.5``, i.e. outliers are samples whose
         interest score exceeds 0.5 (see ``calibrate``). A float sets
@@ -450,10 +455,10 @@ class AHUNTDetector(
         hidden=(64, 64),
         dense_units=64,
         dropout=0.1,
-        balance=True,
+        balance="draw",
         augment=True,
-        max_epochs=30,
-        epochs_per_round=5,
+        max_epochs=48,
+        epochs_per_round=10,
         contamination="auto",
         batch_size=64,
         lr=3e-3,
