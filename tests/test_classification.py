@@ -112,7 +112,12 @@ def test_logit_adjustment_reaches_the_loss(galaxies):
     torch.testing.assert_close(
         criterion.offset, torch.tensor(0.5 * np.log(counts / 40), dtype=torch.float32)
     )
-    plain = TINY["clf"](max_epochs=1).fit(X[:40], y[:40])
+    default = TINY["clf"](max_epochs=1).fit(X[:40], y[:40])
+    torch.testing.assert_close(
+        default.net_.criterion_.offset,
+        torch.tensor(np.log(counts / 40), dtype=torch.float32),
+    )
+    plain = TINY["clf"](max_epochs=1, logit_adjustment=0.0).fit(X[:40], y[:40])
     assert type(plain.net_.criterion_) is torch.nn.CrossEntropyLoss
     with pytest.raises(ValueError, match="logit_adjustment"):
         TINY["clf"](logit_adjustment=-1.0).fit(X, y)
