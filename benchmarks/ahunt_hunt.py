@@ -31,13 +31,16 @@
     python benchmarks/ahunt_hunt.py [--seeds 3] [--vae-epochs 5] [--ssl-epochs 30]
                                     [--features FlowVAE contrastive]
                                     [--image-backbones cnn [d4]] [--personal-size 64]
-                                    [--part all|personal] [--smoke]
+                                    [--part all|personal|hunts] [--smoke]
                                     [--set NAME=VALUE ... [--section NAME]]
 
 ``--set`` changes AHUNTDetector parameters in every hunt (images, embeddings,
-personalisation) and records into the section ``ahunt_hunt_variant`` (or the
-one ``--section`` names): a way to measure a candidate default beside the
-recorded ``ahunt_hunt`` section.
+personalisation) and records into the section ``ahunt_hunt_variant``
+(``ahunt_personalisation_variant`` with ``--part personal``) or the one
+``--section`` names: a way to measure a candidate default beside the recorded
+``ahunt_hunt`` and ``ahunt_personalisation`` sections. For a variant of the
+hunt on embeddings alone, ``--image-backbones`` with no name skips the hunts on
+images and ``--part hunts`` the personalisation (on images too).
 """
 
 import argparse
@@ -427,20 +430,28 @@ def main():
     )
     parser.add_argument(
         "--section",
-        default="ahunt_hunt_variant",
-        help="RESULTS.md section a --set run writes (one per variant kept)",
+        default=None,
+        help="RESULTS.md section a --set run writes (one per variant kept); "
+        "default ahunt_hunt_variant, with --part personal "
+        "ahunt_personalisation_variant",
     )
     parser.add_argument(
         "--part",
-        choices=["all", "personal"],
+        choices=["all", "personal", "hunts"],
         default="all",
-        help="'personal': only the personalisation, in its own RESULTS.md section",
+        help="'personal': only the personalisation, in its own RESULTS.md section; "
+        "'hunts': the real-galaxy hunts without it",
     )
     args = parser.parse_args()
     variant = {
         name: ast.literal_eval(value)
         for name, value in (item.split("=", 1) for item in args.set)
     }
+    if args.part == "hunts" and not variant and not args.smoke:
+        parser.error(
+            "--part hunts records only --set variants (the defaults' "
+            "section holds the personalisation too)"
+        )
     defaults = AHUNTDetector(**variant)
     seeds = [0, 1] if args.smoke else list(range(args.seeds))  # tables pool seeds
     first_epochs = 2 if args.smoke else defaults.max_epochs
@@ -453,7 +464,7 @@ def main():
             args.smoke,
             32 if args.smoke else args.personal_size,
             variant,
-            args.section if variant else None,
+            (args.section or "ahunt_personalisation_variant") if variant else None,
         )
     images, y = load_gz1_morphology()
     if args.smoke:
@@ -476,7 +487,7 @@ def main():
     }
 
     # A --set run keeps its per-round values and curves apart from the defaults'.
-    stem = args.section if variant else "ahunt_hunt"
+    stem = (args.section or "ahunt_hunt_variant") if variant else "ahunt_hunt"
     sections, all_results, all_timings = [], [], []
     for protocol, settings in PROTOCOLS.items():
         results, timings, flags, n_nights, arrivals, n_initial = real_hunts(
@@ -515,9 +526,12 @@ def main():
     if not args.smoke:
         pd.concat(all_results).to_csv(Path(__file__).with_name(f"{stem}.csv"))
     size = 32 if args.smoke else args.personal_size
-    personal_rows, n_normal, n_each = personalisation(
-        0, rounds, first_epochs, args.smoke, size, variant
-    )
+    personal = ""
+    if args.part == "all":
+        personal_rows, n_normal, n_each = personalisation(
+            0, rounds, first_epochs, args.smoke, size, variant
+        )
+        personal = personal_section(personal_rows, n_normal, n_each, rounds, size)
     time_rows = [
         [name, median_range([t[name] for t in all_timings], ".2f")]
         for name in all_timings[0]
@@ -532,15 +546,15 @@ def main():
         f"seeds. Per-round values: `benchmarks/{stem}.csv`.\n\n"
         + "\n\n".join(sections)
         + "\n\n"
-        + personal_section(personal_rows, n_normal, n_each, rounds, size)
-        + "\n\n**Wall time per round** (query + teach, median (min-max) over seeds "
+        + (personal + "\n\n" if personal else "")
+        + "**Wall time per round** (query + teach, median (min-max) over seeds "
         "and both protocols, of each seed's median round):\n\n"
         + markdown_table(["method", "seconds per round"], time_rows)
     )
     print(body)
     if not args.smoke:
         title = f"AHUNTDetector{described(variant)}: simulated hunts"
-        record(args.section if variant else "ahunt_hunt", title, body)
+        record(stem, title, body)
 
 
 if __name__ == "__main__":

@@ -115,15 +115,35 @@ def test_batch_loader_balance_draws_every_class_equally_often():
     y = torch.tensor([0] * 180 + [1] * 20)
     X = torch.arange(200).float()[:, None]
     with rng.seeded(0):
-        batches = list(batch_loader(Dataset(X, y), batch_size=50, balance=True))
+        batches = list(batch_loader(Dataset(X, y), batch_size=50, balance="draw"))
     with rng.seeded(0):
-        again = list(batch_loader(Dataset(X, y), batch_size=50, balance=True))
+        again = list(batch_loader(Dataset(X, y), batch_size=50, balance="draw"))
     drawn = torch.cat([b[1] for b in batches])
     assert len(drawn) == 200  # an epoch is as long as the data
     assert 0.4 < drawn.float().mean() < 0.6  # the 10 % class drawn half the time
     assert torch.equal(drawn, torch.cat([b[1] for b in again]))
     for Xb, yb in batches:
         np.testing.assert_array_equal(Xb[:, 0] >= 180, yb == 1)
+
+
+def test_batch_loader_oversample_copies_the_rarer_classes_up_to_the_largest():
+    y = torch.tensor([0] * 180 + [1] * 20)
+    X = torch.arange(200).float()[:, None]
+    with rng.seeded(0):
+        loader = batch_loader(Dataset(X, y), batch_size=60, balance="oversample")
+        first, second = (torch.cat([b[0][:, 0] for b in loader]) for _ in range(2))
+    for drawn in (first, second):
+        assert len(drawn) == 360  # 2 classes x the 180 of the largest
+        common, rare = drawn[drawn < 180], drawn[drawn >= 180]
+        assert sorted(common.tolist()) == list(range(180))  # each once
+        assert len(rare) == 180 and set(rare.tolist()) == set(range(180, 200))
+    assert not torch.equal(first, second)  # new copies and order each epoch
+
+
+def test_batch_loader_rejects_an_unknown_balance():
+    X = torch.zeros(4, 1)
+    with pytest.raises(ValueError, match="balance"):
+        batch_loader(Dataset(X, torch.tensor([0, 0, 0, 1])), balance="undersample")
 
 
 def test_batch_loader_drop_last_subset_and_missing_y():

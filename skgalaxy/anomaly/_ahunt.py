@@ -298,10 +298,11 @@ class AHUNTDetector(
         How training evens out the labelled classes. "draw": each epoch
         draws as many rows as are labelled, with replacement, every class
         with the same probability, so an epoch costs the same however rare
-        the wanted class is. "oversample" (or True): every class is
-        oversampled to the size of the largest, so an epoch holds about
-        (number of classes) x (largest class) rows. False: the labels as
-        they are.
+        the wanted class is. "oversample" (or True): each epoch holds every
+        labelled row once and random copies of the rarer classes' rows up
+        to the size of the largest, (number of classes) x (largest class)
+        rows in all. False: the labels as they are. Both schemes are the
+        training loader's (``skgalaxy._base.batch_loader``).
     augment : bool, default=True
         Random quarter turns and mirror images (CNN) or Gaussian jitter of
         0.1 standard deviations (MLP) in training.
@@ -543,19 +544,6 @@ class AHUNTDetector(
     def _round_seed(self):
         return (draw_seed(self.random_state) + 7919 * self.n_rounds_) % 2**31
 
-    def _balanced(self, X_t, y, seed):
-        """Training rows with every class oversampled to the largest."""
-        if self.balance not in (True, "oversample"):
-            return X_t, torch.from_numpy(y)
-        rng_np = np.random.default_rng(seed)
-        counts = np.bincount(y, minlength=len(self.classes_))
-        extra = [
-            rng_np.choice(np.flatnonzero(y == c), counts.max() - counts[c])
-            for c in np.flatnonzero(counts)
-        ]
-        index = np.concatenate([np.arange(len(y)), *extra]).astype(np.int64)
-        return self._rows(X_t, index), torch.from_numpy(y[index])
-
     def _module_params(self):
         n_classes = len(self.classes_)
         if self.backbone_ in ("cnn", "d4"):
@@ -580,6 +568,12 @@ class AHUNTDetector(
             return (16, 32, 64) if self.backbone_ == "cnn" else (4, 8, 16)
         return check_filters(self.filters)
 
+    def _balance_scheme(self):
+        """The training loader's ``balance``: True means "oversample"."""
+        if isinstance(self.balance, str):
+            return self.balance
+        return "oversample" if self.balance else False
+
     def _net_spec(self):
         module, params = self._module_params()
         return (
@@ -589,7 +583,7 @@ class AHUNTDetector(
                 "criterion": torch.nn.CrossEntropyLoss,
                 "optimizer": torch.optim.AdamW,
                 "optimizer__weight_decay": self.weight_decay,
-                "iterator_train__balance": self.balance == "draw",
+                "iterator_train__balance": self._balance_scheme(),
                 **{f"module__{k}": v for k, v in params.items()},
             },
         )
@@ -599,11 +593,11 @@ class AHUNTDetector(
         when ``net`` is None, else fine-tune ``net`` (a copy of ``net_``)."""
         seed = self._round_seed()
         self.class_counts_ = np.bincount(y, minlength=len(self.classes_))
-        X_b, y_b = self._balanced(X_t, y, seed)
+        y_t = torch.from_numpy(y)
         if net is None:
-            self._fit_net(X_b, y_b, seed=seed)
+            self._fit_net(X_t, y_t, seed=seed)
         else:
-            self._train_net(net, X_b, y_b, seed=seed, epochs=self.epochs_per_round)
+            self._train_net(net, X_t, y_t, seed=seed, epochs=self.epochs_per_round)
             self.net_ = net
         self.reference_ = self.reference_labels_ = self.scale_ = None
         if self.blend == "neighbours":
