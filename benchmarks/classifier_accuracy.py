@@ -133,6 +133,11 @@ def differences(estimator_epochs):
             ],
             ["test-time augmentation", "none", "mean over the 8 dihedral transforms"],
             ["class weights", "none", clf.class_weight],
+            [
+                "logit adjustment (tau x log class frequencies)",
+                "none",
+                clf.logit_adjustment or "none",
+            ],
             ["last partial batch", "kept", "dropped"],
         ],
     )
