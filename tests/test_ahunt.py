@@ -106,8 +106,9 @@ def test_balance_oversamples_every_class_to_the_largest(blobs):
     rows; without balance, the 206 rows as they are."""
     det = _taught(blobs, batch_size=16, balance="oversample")
     unbalanced = _taught(blobs, batch_size=16, balance=False)
+    as_true = _taught(blobs, batch_size=16, balance=True)  # True means "oversample"
     assert det.n_labelled_ == unbalanced.n_labelled_ == 206
-    for model, rows in ((det, 400), (unbalanced, 206)):
+    for model, rows in ((det, 400), (as_true, 400), (unbalanced, 206)):
         for epoch in model.net_.history[-model.epochs_per_round :]:
             assert len(epoch["batches"]) == rows // 16
     rare = np.isin(blobs[2], ["merger", "trail"])
