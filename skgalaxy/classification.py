@@ -154,9 +154,9 @@ class GalaxyCNNClassifier(
         :class:`~skgalaxy.nn.classifier.LogitAdjustedCrossEntropy`), which is
         uniform once the adjustment is removed at prediction. The default
         was chosen by ``benchmarks/classifier_accuracy.py`` on real GZ1
-        galaxies (2 % mergers): square-root class weights without it gave
-        accuracy 0.83 but never predicted a merger; with it a fifth of the
-        mergers are found at accuracy 0.79 and a higher macro-F1 (see the
+        galaxies (2 % mergers): square-root class weights without it never
+        predicted a merger, at a few points more accuracy; with it a fifth of
+        the mergers are found at accuracy 0.79 and a higher macro-F1 (see the
         user guide).
     batch_size : int, default=64
         Training mini-batch size.
