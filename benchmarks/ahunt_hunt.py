@@ -40,7 +40,12 @@ personalisation) and records into the section ``ahunt_hunt_variant``
 ``--section`` names: a way to measure a candidate default beside the recorded
 ``ahunt_hunt`` and ``ahunt_personalisation`` sections. For a variant of the
 hunt on embeddings alone, ``--image-backbones`` with no name skips the hunts on
-images and ``--part hunts`` the personalisation (on images too).
+images and ``--part hunts`` the personalisation (on images too). ``--section``
+without ``--set`` records a subset of the methods at the defaults, e.g. the
+image hunts with both backbones and no learnt embeddings::
+
+    python benchmarks/ahunt_hunt.py --features --image-backbones cnn d4 \
+        --part hunts --section ahunt_hunt_d4_images
 """
 
 import argparse
@@ -431,9 +436,10 @@ def main():
     parser.add_argument(
         "--section",
         default=None,
-        help="RESULTS.md section a --set run writes (one per variant kept); "
-        "default ahunt_hunt_variant, with --part personal "
-        "ahunt_personalisation_variant",
+        help="RESULTS.md section (and csv/figure stem) the run writes: needed "
+        "for a subset of methods (e.g. --features with no name) on the defaults; "
+        "for a --set run the default is ahunt_hunt_variant, with --part "
+        "personal ahunt_personalisation_variant",
     )
     parser.add_argument(
         "--part",
@@ -447,10 +453,10 @@ def main():
         name: ast.literal_eval(value)
         for name, value in (item.split("=", 1) for item in args.set)
     }
-    if args.part == "hunts" and not variant and not args.smoke:
+    if args.part == "hunts" and not (variant or args.section or args.smoke):
         parser.error(
-            "--part hunts records only --set variants (the defaults' "
-            "section holds the personalisation too)"
+            "--part hunts needs --set or --section (the defaults' section "
+            "holds the personalisation too)"
         )
     defaults = AHUNTDetector(**variant)
     seeds = [0, 1] if args.smoke else list(range(args.seeds))  # tables pool seeds
@@ -464,7 +470,7 @@ def main():
             args.smoke,
             32 if args.smoke else args.personal_size,
             variant,
-            (args.section or "ahunt_personalisation_variant") if variant else None,
+            args.section or ("ahunt_personalisation_variant" if variant else None),
         )
     images, y = load_gz1_morphology()
     if args.smoke:
@@ -486,8 +492,8 @@ def main():
         "epochs_per_round": 1 if args.smoke else defaults.epochs_per_round,
     }
 
-    # A --set run keeps its per-round values and curves apart from the defaults'.
-    stem = (args.section or "ahunt_hunt_variant") if variant else "ahunt_hunt"
+    # A --set or --section run keeps its values and curves apart from the defaults'.
+    stem = args.section or ("ahunt_hunt_variant" if variant else "ahunt_hunt")
     sections, all_results, all_timings = [], [], []
     for protocol, settings in PROTOCOLS.items():
         results, timings, flags, n_nights, arrivals, n_initial = real_hunts(
