@@ -19,7 +19,9 @@
    in the unsupervised score away from the labels; the paper's baselines:
    IsolationForest on raw pixels, on each static embedding and on AHUNT's
    learnt latent space (the first image AHUNT's last hidden layer, refitted
-   each round), and the same embedding classifier trained from scratch on
+   each round); the mean distance to the 20 nearest neighbours
+   (KNeighborsDetector, AHUNT's unsupervised start on embeddings) on each
+   standardised embedding; and the same embedding classifier trained from scratch on
    as many randomly drawn labels (no active learning). Several seeds
    (nights and networks).
 2. Personalisation on make_galaxies with two anomaly types: interest on one
@@ -58,6 +60,8 @@ import numpy as np
 import pandas as pd
 from _report import load_gz1_morphology, markdown_table, median_range, record
 from sklearn.ensemble import IsolationForest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skgalaxy import (
     AHUNTDetector,
@@ -74,6 +78,7 @@ from skgalaxy.active import (
     make_nights,
     simulate_hunt,
 )
+from skgalaxy.anomaly import KNeighborsDetector
 from skgalaxy.datasets import make_galaxies
 from skgalaxy.plotting import plot_hunt_curves
 
@@ -168,6 +173,10 @@ def hunters_for(seed, n_queries, scaled, features, image_epochs, backbones, vari
         where = name if name == "raw pixels" else f"{name} embeddings"
         hunters[f"IsolationForest, {where}"] = UnsupervisedHunter(
             IsolationForest(random_state=seed), X
+        )
+    for name, X in learnt.items():
+        hunters[f"kNN distance (KNeighborsDetector), {name} embeddings"] = (
+            UnsupervisedHunter(make_pipeline(StandardScaler(), KNeighborsDetector()), X)
         )
     if on_images:
         hunters["IsolationForest, AHUNT's learnt latent space"] = LatentForestHunter(
@@ -383,6 +392,15 @@ def described(variant):
     return " (" + ", ".join(f"{k}={v!r}" for k, v in variant.items()) + ")"
 
 
+def scope(args):
+    """' (embeddings: ...; images: ...)' for a --section run, '' otherwise."""
+    if not args.section:
+        return ""
+    features = ", ".join(args.features) or "none"
+    backbones = ", ".join(args.image_backbones) or "none"
+    return f" (embeddings: {features}; images: {backbones})"
+
+
 def embedders(args):
     """The unsupervised transformers whose embeddings the hunts run on."""
     vae_epochs, ssl_epochs = (
@@ -546,7 +564,7 @@ def main():
         f"Seeds {seeds}; AHUNT defaults{described(variant)} otherwise (on images "
         f"{image_epochs['max_epochs']} epochs first, "
         f"{image_epochs['epochs_per_round']} per round); embeddings learnt on all "
-        f"{len(y)} images without labels: {'; '.join(fit_notes) or 'none'}. "
+        f"{len(y)} images without labels: {'; '.join(fit_notes) or 'none asked'}. "
         "Metrics over the whole cumulative pool, galaxies already shown to the "
         "oracle included; recall and MCC among the top 50; median (min-max) over "
         f"seeds. Per-round values: `benchmarks/{stem}.csv`.\n\n"
@@ -559,7 +577,7 @@ def main():
     )
     print(body)
     if not args.smoke:
-        title = f"AHUNTDetector{described(variant)}: simulated hunts"
+        title = f"AHUNTDetector{described(variant)}: simulated hunts{scope(args)}"
         record(stem, title, body)
 
 

@@ -16,6 +16,7 @@ _ESTIMATORS = {
     "ContrastiveTransformer": "representation",
     "FlowVAETransformer": "representation",
     "GalaxyCNNClassifier": "classification",
+    "KNeighborsDetector": "anomaly",
 }
 
 __all__ = [*sorted(_ESTIMATORS), "__version__"]

@@ -40,10 +40,18 @@ _ESTIMATORS = {
     "ContrastiveTransformer": "skgalaxy.representation",
     "CAEAnomalyDetector": "skgalaxy.anomaly",
     "AHUNTDetector": "skgalaxy.anomaly",
+    "KNeighborsDetector": "skgalaxy.anomaly",
 }
-#: Types skops does not trust by default that scikit-learn parts need
-#: (the trees of an IsolationForest). Anything else untrusted is refused.
-TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
+#: Types skops does not trust by default that scikit-learn parts need (the
+#: trees of an IsolationForest, the neighbour search of KNeighborsDetector).
+#: Anything else untrusted is refused.
+TRUSTED_TYPES = [
+    "sklearn.tree._tree.Tree",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.metrics._dist_metrics.EuclideanDistance32",
+]
 
 
 def _estimator_class(name):

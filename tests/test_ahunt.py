@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 
 from skgalaxy import AHUNTDetector, ArcsinhScaler, FlowVAETransformer
 from skgalaxy.active import HuntSession
+from skgalaxy.anomaly import KNeighborsDetector
 from skgalaxy.datasets import make_galaxies
 from skgalaxy.metrics import rank_weighted_score
 
@@ -234,6 +235,27 @@ def test_a_pluggable_unsupervised_start(blobs):
         AHUNTDetector(unsupervised="forest").fit(X)
 
 
+def test_the_default_unsupervised_start_suits_the_input(blobs):
+    from sklearn.ensemble import IsolationForest
+
+    X, _, _ = blobs
+    on_features = fast_ahunt().fit(X)
+    # Feature vectors: the mean distance to the 20 nearest standardised samples.
+    assert isinstance(on_features.unsupervised_, KNeighborsDetector)
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    distances = np.sqrt(((Z[:, None] - Z[None]) ** 2).sum(-1))
+    nearest = np.sort(distances, axis=1)[:, :20].mean(axis=1)
+    np.testing.assert_allclose(
+        on_features._unsupervised_scores(on_features._prepare(X, reset=False)),
+        nearest,
+        rtol=1e-4,
+    )
+    # Images: an isolation forest on the pixels.
+    images, _ = small_galaxies(24)
+    on_images = TINY["ahunt"]().fit(images)
+    assert isinstance(on_images.unsupervised_, IsolationForest)
+
+
 @pytest.mark.parametrize("missing", [None, np.nan, np.float32("nan"), pd.NA])
 def test_every_kind_of_missing_label_means_unlabelled(blobs, missing):
     X, y, _ = blobs
@@ -442,7 +464,7 @@ def test_default_filters_depend_on_the_backbone():
     assert widths == {"cnn": 64, "d4": 16}
 
 
-def _overlapping_hunt(calibrate, n_rounds=4):
+def _overlapping_hunt(calibrate, n_rounds=6):
     """A hunt for a rare kind that overlaps the normal galaxies: balanced
     training makes the classifier overstate its probability."""
     rng = np.random.default_rng(1)

@@ -54,6 +54,7 @@ def test_every_public_estimator_is_checked():
         "ContrastiveTransformer",
         "FlowVAETransformer",
         "GalaxyCNNClassifier",
+        "KNeighborsDetector",
     }
     unknown = set(EXPECTED_FAILED_CHECKS) - {c.__name__ for c in public_estimators()}
     assert not unknown, f"expected failures listed for unknown estimators {unknown}"

@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgalaxy import ArcsinhScaler
+from skgalaxy.anomaly import KNeighborsDetector
 from skgalaxy.io import export_onnx, load_model, save_model
 
 METHODS = {
@@ -46,13 +47,16 @@ def fitted(data):
     models["ahunt_unlabelled"] = TINY["ahunt"](
         unsupervised=IsolationForest(n_estimators=10, random_state=0)
     ).fit(X)
+    models["knn"] = make_pipeline(
+        ArcsinhScaler(), TINY["vae"](), KNeighborsDetector(n_neighbors=5)
+    ).fit(X)
     return models
 
 
 def _outputs(name, model, X):
     if name == "pipeline":
         return model.predict_proba(X)
-    if name == "ahunt_unlabelled":
+    if name in ("ahunt_unlabelled", "knn"):
         return model.score_samples(X)
     return getattr(model, METHODS[name])(X)
 

@@ -7,5 +7,6 @@
 
 from ._ahunt import AHUNTDetector
 from ._cae import CAEAnomalyDetector
+from ._neighbours import KNeighborsDetector
 
-__all__ = ["AHUNTDetector", "CAEAnomalyDetector"]
+__all__ = ["AHUNTDetector", "CAEAnomalyDetector", "KNeighborsDetector"]

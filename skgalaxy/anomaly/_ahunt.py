@@ -38,6 +38,7 @@ from ..nn.equivariant import D4CNN
 from ..nn.mlp import MLPClassifierNet
 from ._base import CONTAMINATION_CONSTRAINT, OutlierScoresMixin
 from ._interest import interest_columns, interest_scores, split_query
+from ._neighbours import KNeighborsDetector
 
 __all__ = ["AHUNTDetector"]
 
@@ -608,6 +609,14 @@ class AHUNTDetector(
             self.reference_labels_ = np.asarray(y, dtype=np.int64)
             self.scale_ = _label_spacing(self.reference_, y, len(self.classes_))
 
+    def _unsupervised_start(self):
+        """The unsupervised start to fit: ``unsupervised`` or the default."""
+        if self.unsupervised is not None:
+            return clone(self.unsupervised)
+        if self.backbone_ == "mlp":
+            return KNeighborsDetector()
+        return IsolationForest(random_state=draw_seed(self.random_state))
+
     def _check_interest(self):
         if self.interest is None:
             return
@@ -653,12 +662,7 @@ class AHUNTDetector(
         self.initial_classes_ = np.array(known, dtype=object)
         self.classes_ = np.array([*known, self.reserve_label], dtype=object)
         self.class_counts_ = np.zeros(len(self.classes_), dtype=np.int64)
-        unsupervised = (
-            IsolationForest(random_state=draw_seed(self.random_state))
-            if self.unsupervised is None
-            else clone(self.unsupervised)
-        )
-        self.unsupervised_ = unsupervised.fit(
+        self.unsupervised_ = self._unsupervised_start().fit(
             np.concatenate(list(self._flat_batches(X_t)))
         )
         self.unsupervised_quantiles_ = np.percentile(

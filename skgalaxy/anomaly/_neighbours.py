@@ -1,0 +1,139 @@
+"""Anomaly scores from the distance to the nearest training samples."""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import AUTO_FALSE_ALARM_RATE, CONTAMINATION_CONSTRAINT, OutlierScoresMixin
+
+__all__ = ["KNeighborsDetector"]
+
+
+class KNeighborsDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
+    """Outlier detection by the mean distance to the nearest training samples.
+
+    A sample far from every training sample, measured by its mean Euclidean
+    distance to its ``n_neighbors`` nearest ones, is anomalous (the kNN
+    detector of Ramaswamy et al. 2000 with the mean rather than the largest
+    distance, as in PyOD's ``KNN(method="mean")``). Meant for low-dimensional
+    features such as :class:`~skgalaxy.representation.FlowVAETransformer`
+    embeddings, standardised; it keeps the training samples.
+
+    Scores of the training samples themselves count each one as its own
+    nearest neighbour (at distance 0), like those of any other sample, so a
+    score never depends on whether the sample was in ``fit``.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=20
+        Neighbours whose distances are averaged. Capped at the number of
+        training samples, with a warning.
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        ``"auto"``: ``offset_`` leaves 1 % of the training samples below it;
+        a float sets it at that quantile of the training scores.
+    algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, default="auto"
+        The neighbour search of :class:`~sklearn.neighbors.NearestNeighbors`.
+
+    Attributes
+    ----------
+    neighbors_ : sklearn.neighbors.NearestNeighbors
+        The search over the training samples.
+    n_neighbors_ : int
+        Neighbours actually averaged.
+    offset_ : float
+        Threshold of :meth:`decision_function`.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names seen during ``fit`` (only when they are all strings).
+
+    See Also
+    --------
+    sklearn.neighbors.LocalOutlierFactor : Density relative to the neighbours'.
+    skgalaxy.anomaly.AHUNTDetector : Its unsupervised start on features.
+
+    References
+    ----------
+    .. [1] S. Ramaswamy, R. Rastogi and K. Shim, "Efficient algorithms for
+       mining outliers from large data sets", SIGMOD 2000.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalaxy.anomaly import KNeighborsDetector
+    >>> X = np.r_[np.random.default_rng(0).normal(size=(100, 2)), [[8.0, 8.0]]]
+    >>> detector = KNeighborsDetector(n_neighbors=5).fit(X)
+    >>> int(np.argmin(detector.score_samples(X)))
+    100
+    """
+
+    _parameter_constraints = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "contamination": CONTAMINATION_CONSTRAINT,
+        "algorithm": [StrOptions({"auto", "ball_tree", "kd_tree", "brute"})],
+    }
+
+    def __init__(self, n_neighbors=20, contamination="auto", algorithm="auto"):
+        self.n_neighbors = n_neighbors
+        self.contamination = contamination
+        self.algorithm = algorithm
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Keep the training samples for the neighbour search.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training samples.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : KNeighborsDetector
+            The fitted detector.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        self.n_neighbors_ = min(self.n_neighbors, len(X))
+        if self.n_neighbors_ < self.n_neighbors:
+            warnings.warn(
+                f"n_neighbors={self.n_neighbors} exceeds the {len(X)} training "
+                f"samples; using {self.n_neighbors_}.",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.neighbors_ = NearestNeighbors(
+            n_neighbors=self.n_neighbors_, algorithm=self.algorithm
+        ).fit(X)
+        self._set_offset(self._scores(X))
+        return self
+
+    def _scores(self, X):
+        distances, _ = self.neighbors_.kneighbors(X)
+        return -distances.mean(axis=1)
+
+    def _auto_offset(self, train_scores):
+        return np.percentile(train_scores, 100 * AUTO_FALSE_ALARM_RATE)
+
+    def score_samples(self, X):
+        """Minus the mean distance to the nearest training samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Higher = more normal.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._scores(X)
