@@ -18,9 +18,9 @@ def test_score_is_minus_the_mean_distance_to_the_nearest_training_samples(cloud)
     expected = -np.sort(pairwise, axis=1)[:, :7].mean(axis=1)
     np.testing.assert_allclose(detector.score_samples(queries), expected, rtol=1e-10)
     # A training sample is its own nearest neighbour, at distance 0.
-    own = -np.sort(
-        np.sqrt(((cloud[:5, None] - cloud[None]) ** 2).sum(-1)), axis=1
-    )[:, :7].mean(axis=1)
+    own = -np.sort(np.sqrt(((cloud[:5, None] - cloud[None]) ** 2).sum(-1)), axis=1)[
+        :, :7
+    ].mean(axis=1)
     np.testing.assert_allclose(detector.score_samples(cloud[:5]), own, rtol=1e-10)
 
 
