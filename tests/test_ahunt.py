@@ -235,25 +235,22 @@ def test_a_pluggable_unsupervised_start(blobs):
         AHUNTDetector(unsupervised="forest").fit(X)
 
 
-def test_the_default_unsupervised_start_suits_the_input(blobs):
+def test_the_default_start_is_a_forest_and_a_neighbour_distance_plugs_in(blobs):
     from sklearn.ensemble import IsolationForest
 
     X, _, _ = blobs
-    on_features = fast_ahunt().fit(X)
-    # Feature vectors: the mean distance to the 20 nearest standardised samples.
-    assert isinstance(on_features.unsupervised_, KNeighborsDetector)
+    assert isinstance(fast_ahunt().fit(X).unsupervised_, IsolationForest)
+    images, _ = small_galaxies(24)
+    assert isinstance(TINY["ahunt"]().fit(images).unsupervised_, IsolationForest)
+    # A KNeighborsDetector start: the mean distance to the 20 nearest
+    # standardised samples of fit.
+    det = fast_ahunt(unsupervised=KNeighborsDetector()).fit(X)
     Z = (X - X.mean(axis=0)) / X.std(axis=0)
     distances = np.sqrt(((Z[:, None] - Z[None]) ** 2).sum(-1))
     nearest = np.sort(distances, axis=1)[:, :20].mean(axis=1)
     np.testing.assert_allclose(
-        on_features._unsupervised_scores(on_features._prepare(X, reset=False)),
-        nearest,
-        rtol=1e-4,
+        det._unsupervised_scores(det._prepare(X, reset=False)), nearest, rtol=1e-4
     )
-    # Images: an isolation forest on the pixels.
-    images, _ = small_galaxies(24)
-    on_images = TINY["ahunt"]().fit(images)
-    assert isinstance(on_images.unsupervised_, IsolationForest)
 
 
 @pytest.mark.parametrize("missing", [None, np.nan, np.float32("nan"), pd.NA])

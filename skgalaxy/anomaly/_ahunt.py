@@ -38,7 +38,6 @@ from ..nn.equivariant import D4CNN
 from ..nn.mlp import MLPClassifierNet
 from ._base import CONTAMINATION_CONSTRAINT, OutlierScoresMixin
 from ._interest import interest_columns, interest_scores, split_query
-from ._neighbours import KNeighborsDetector
 
 __all__ = ["AHUNTDetector"]
 
@@ -260,7 +259,10 @@ class AHUNTDetector(
         The unsupervised start: any estimator with ``fit`` and
         ``score_samples`` (higher = more normal), cloned and fitted on the
         flattened input of ``fit``. None: ``IsolationForest`` seeded from
-        ``random_state``.
+        ``random_state``. On FlowVAE embeddings a
+        :class:`~skgalaxy.anomaly.KNeighborsDetector` finds more mergers
+        on its own than the forest, but AHUNT's hunts with it as the start
+        ranked no better (see the user guide).
     blend : {"neighbours", "none"}, default="neighbours"
         How the score uses what is unlabelled. ``"neighbours"`` (after
         Astronomaly's NeighbourScore, Lochner & Bassett 2021): the score is the
@@ -609,14 +611,6 @@ class AHUNTDetector(
             self.reference_labels_ = np.asarray(y, dtype=np.int64)
             self.scale_ = _label_spacing(self.reference_, y, len(self.classes_))
 
-    def _unsupervised_start(self):
-        """The unsupervised start to fit: ``unsupervised`` or the default."""
-        if self.unsupervised is not None:
-            return clone(self.unsupervised)
-        if self.backbone_ == "mlp":
-            return KNeighborsDetector()
-        return IsolationForest(random_state=draw_seed(self.random_state))
-
     def _check_interest(self):
         if self.interest is None:
             return
@@ -662,7 +656,12 @@ class AHUNTDetector(
         self.initial_classes_ = np.array(known, dtype=object)
         self.classes_ = np.array([*known, self.reserve_label], dtype=object)
         self.class_counts_ = np.zeros(len(self.classes_), dtype=np.int64)
-        self.unsupervised_ = self._unsupervised_start().fit(
+        unsupervised = (
+            IsolationForest(random_state=draw_seed(self.random_state))
+            if self.unsupervised is None
+            else clone(self.unsupervised)
+        )
+        self.unsupervised_ = unsupervised.fit(
             np.concatenate(list(self._flat_batches(X_t)))
         )
         self.unsupervised_quantiles_ = np.percentile(
