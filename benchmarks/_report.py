@@ -4,6 +4,7 @@ import datetime
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -65,7 +66,8 @@ def markdown_table(header, rows):
 
 def record(name, title, body):
     """Replace (or append) the section ``name`` of RESULTS.md."""
-    command = "python " + " ".join(
+    # Quoted as a shell needs it, so the recorded command reruns as it is.
+    command = "python " + shlex.join(
         [f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]
     )
     section = (
