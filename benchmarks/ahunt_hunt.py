@@ -13,7 +13,8 @@
    Side by side every round (skgalaxy.active), every AHUNT-based method
    hunting ``interest={"merger": 1}``: AHUNT on images (plain CNN; with
    ``--image-backbones cnn d4`` also the D4-equivariant one); AHUNT on
-   FlowVAETransformer and on ContrastiveTransformer embeddings (the
+   FlowVAETransformer and on ContrastiveTransformer embeddings (opt-in
+   ``--features ... CAE``: CAEAnomalyDetector's bottleneck codes; the
    ArcsinhScaler -> transformer -> AHUNT pipeline; each transformer is
    fitted once, without labels, on all images), with and without blending
    in the unsupervised score away from the labels; the paper's baselines:
@@ -31,7 +32,7 @@
    scores calibrated (the default) and raw.
 
     python benchmarks/ahunt_hunt.py [--seeds 3] [--vae-epochs 5] [--ssl-epochs 30]
-                                    [--features FlowVAE contrastive]
+                                    [--features FlowVAE contrastive [CAE]]
                                     [--image-backbones cnn [d4]] [--personal-size 64]
                                     [--part all|personal|hunts] [--smoke]
                                     [--set NAME=VALUE ... [--section NAME]]
@@ -66,6 +67,7 @@ from sklearn.preprocessing import StandardScaler
 from skgalaxy import (
     AHUNTDetector,
     ArcsinhScaler,
+    CAEAnomalyDetector,
     ContrastiveTransformer,
     FlowVAETransformer,
 )
@@ -413,6 +415,12 @@ def embedders(args):
         "contrastive": lambda: ContrastiveTransformer(
             max_epochs=ssl_epochs, random_state=0, device="cpu"
         ),
+        # The autoencoder's bottleneck codes (its transform), its default epochs.
+        "CAE": lambda: CAEAnomalyDetector(
+            max_epochs=1 if args.smoke else CAEAnomalyDetector().max_epochs,
+            random_state=0,
+            device="cpu",
+        ),
     }
     return {name: make[name]() for name in args.features}
 
@@ -427,7 +435,7 @@ def main():
     parser.add_argument(
         "--features",
         nargs="*",
-        choices=["FlowVAE", "contrastive"],
+        choices=["FlowVAE", "contrastive", "CAE"],
         default=["FlowVAE", "contrastive"],
         help="learnt embeddings to hunt on (besides raw pixels)",
     )

@@ -122,7 +122,7 @@ class KNeighborsDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
         return np.percentile(train_scores, 100 * AUTO_FALSE_ALARM_RATE)
 
     def score_samples(self, X):
-        """Minus the mean distance to the nearest training samples.
+        """Return minus the mean distance to the nearest training samples.
 
         Parameters
         ----------
