@@ -14,7 +14,8 @@
    hunting ``interest={"merger": 1}``: AHUNT on images (plain CNN; with
    ``--image-backbones cnn d4`` also the D4-equivariant one); AHUNT on
    FlowVAETransformer and on ContrastiveTransformer embeddings (opt-in
-   ``--features ... CAE``: CAEAnomalyDetector's bottleneck codes; the
+   ``--features ... CAE``: CAEAnomalyDetector's bottleneck codes, and
+   ``FlowVAE+CAE``: both side by side; the
    ArcsinhScaler -> transformer -> AHUNT pipeline; each transformer is
    fitted once, without labels, on all images), with and without blending
    in the unsupervised score away from the labels; the paper's baselines:
@@ -32,7 +33,8 @@
    scores calibrated (the default) and raw.
 
     python benchmarks/ahunt_hunt.py [--seeds 3] [--vae-epochs 5] [--ssl-epochs 30]
-                                    [--features FlowVAE contrastive [CAE]]
+                                    [--features FlowVAE contrastive
+                                     [CAE] [FlowVAE+CAE]]
                                     [--image-backbones cnn [d4]] [--personal-size 64]
                                     [--part all|personal|hunts] [--smoke]
                                     [--set NAME=VALUE ... [--section NAME]]
@@ -61,7 +63,7 @@ import numpy as np
 import pandas as pd
 from _report import load_gz1_morphology, markdown_table, median_range, record
 from sklearn.ensemble import IsolationForest
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import make_pipeline, make_union
 from sklearn.preprocessing import StandardScaler
 
 from skgalaxy import (
@@ -422,7 +424,15 @@ def embedders(args):
             device="cpu",
         ),
     }
+    # Both models' features side by side: do they see different mergers?
+    make["FlowVAE+CAE"] = lambda: make_union(make["FlowVAE"](), make["CAE"]())
     return {name: make[name]() for name in args.features}
+
+
+def epochs_of(transformer):
+    """'5' for one model, '5+20' for a union of models."""
+    parts = getattr(transformer, "transformer_list", [(None, transformer)])
+    return "+".join(str(model.max_epochs) for _, model in parts)
 
 
 def main():
@@ -435,7 +445,7 @@ def main():
     parser.add_argument(
         "--features",
         nargs="*",
-        choices=["FlowVAE", "contrastive", "CAE"],
+        choices=["FlowVAE", "contrastive", "CAE", "FlowVAE+CAE"],
         default=["FlowVAE", "contrastive"],
         help="learnt embeddings to hunt on (besides raw pixels)",
     )
@@ -508,7 +518,7 @@ def main():
         start = time.perf_counter()
         features[name] = transformer.fit_transform(scaled)
         fit_notes.append(
-            f"{name} {transformer.max_epochs} epochs, fitted in "
+            f"{name} {epochs_of(transformer)} epochs, fitted in "
             f"{time.perf_counter() - start:.0f} s"
         )
     data = (scaled, features, args.image_backbones, y, variant)
