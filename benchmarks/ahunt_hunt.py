@@ -22,9 +22,9 @@
    IsolationForest on raw pixels, on each static embedding and on AHUNT's
    learnt latent space (the first image AHUNT's last hidden layer, refitted
    each round); the mean distance to the 20 nearest neighbours
-   (KNeighborsDetector, AHUNT's unsupervised start on embeddings) on each
-   standardised embedding; and the same embedding classifier trained from scratch on
-   as many randomly drawn labels (no active learning). Several seeds
+   (KNeighborsDetector) on each standardised embedding; and the same
+   embedding classifier trained from scratch on as many randomly drawn
+   labels (no active learning). Several seeds
    (nights and networks).
 2. Personalisation on make_galaxies with two anomaly types: interest on one
    type, then on the other; share of each type at the top of the ranking.

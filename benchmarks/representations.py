@@ -46,11 +46,11 @@ from sklearn.metrics import (
 )
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import train_test_split
-from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgalaxy import ArcsinhScaler, ContrastiveTransformer, GalaxyCNNClassifier
+from skgalaxy.anomaly import KNeighborsDetector
 from skgalaxy.datasets import make_galaxies
 
 PARTS = ("probe", "detect")
@@ -158,11 +158,6 @@ SOURCES = {
 }
 
 
-def knn_distance(F_tr, F_te, k=10):
-    distances, _ = NearestNeighbors(n_neighbors=k).fit(F_tr).kneighbors(F_te)
-    return distances.mean(axis=1)
-
-
 def density_detectors(F_tr, F_te, seed):
     """``{name: anomaly scores of F_te}`` of the label-free detectors."""
     scaler = StandardScaler().fit(F_tr)
@@ -177,7 +172,9 @@ def density_detectors(F_tr, F_te, seed):
         "IsolationForest": -IsolationForest(random_state=seed)
         .fit(F_tr)
         .score_samples(F_te),
-        "kNN mean distance (k=10)": knn_distance(F_tr, F_te),
+        "kNN mean distance (k=10)": KNeighborsDetector(n_neighbors=10)
+        .fit(F_tr)
+        .anomaly_score(F_te),
         "Gaussian mixture (8 components, 16 PCs)": -gmm.fit(
             F_tr.astype(np.float64)
         ).score_samples(F_te.astype(np.float64)),

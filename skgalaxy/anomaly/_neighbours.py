@@ -55,7 +55,7 @@ class KNeighborsDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
     See Also
     --------
     sklearn.neighbors.LocalOutlierFactor : Density relative to the neighbours'.
-    skgalaxy.anomaly.AHUNTDetector : Its unsupervised start on features.
+    skgalaxy.anomaly.AHUNTDetector : Takes it as ``unsupervised=``.
 
     References
     ----------
