@@ -6,15 +6,22 @@ RESULTS.md (``--part``):
 
 ``probe``
     Stratified 80/20 split per seed. A ContrastiveTransformer (defaults) is
-    fitted on the training images without their labels, and another on as
-    many make_galaxies images (does synthetic pretraining transfer?). A
-    balanced LogisticRegression on each one's embeddings vs on PCA of the
-    pixels (as many components as the embedding has dimensions, and 16).
-    Then GalaxyCNNClassifier defaults on the same split, same epochs: from
-    scratch on all training labels with the plain CNN and with the D4
-    backbone; from scratch on a stratified 10 % of the labels; fine-tuned
-    from each encoder on that same 10 %. Accuracy, macro-F1, merger recall,
-    fit time, training and prediction images/s.
+    fitted on the training images without their labels; a balanced
+    LogisticRegression on its embeddings vs on PCA of the pixels (as many
+    components as the embedding has dimensions, and 16). Then
+    GalaxyCNNClassifier defaults on a stratified 10 % of the training labels:
+    from scratch, and fine-tuned from the encoder.
+``transfer``
+    The same with the encoder pretrained on as many make_galaxies images
+    (does synthetic pretraining transfer to real galaxies?).
+``backbone``
+    GalaxyCNNClassifier defaults on the same splits and all training labels,
+    from scratch, with the plain CNN and with the D4-equivariant backbone.
+
+In ``probe``, ``transfer`` and ``backbone`` the classifiers have the same
+epochs and split; each row gives accuracy, macro-F1, merger recall, fit time,
+training and prediction images/s. (One part of about an hour each, rather
+than one of three hours, so each can run alone in one sitting.)
 ``detect``
     Mergers found without labels, with the split of ``cae_anomaly.py``: fitted
     on 75 % of the normal galaxies, scoring the other 25 % and every merger.
@@ -22,9 +29,9 @@ RESULTS.md (``--part``):
     ContrastiveTransformer's embeddings (fitted on the same normal galaxies)
     and IsolationForest on the pixels, the baseline.
 
-    python benchmarks/representations.py [--part probe detect] [--seeds 3]
-                                         [--epochs 30] [--ssl-epochs 30]
-    python benchmarks/representations.py --smoke       # both parts, tiny
+    python benchmarks/representations.py [--part probe transfer backbone detect]
+                                         [--seeds 3] [--epochs 30] [--ssl-epochs 30]
+    python benchmarks/representations.py --smoke       # every part, tiny
 """
 
 import argparse
@@ -53,7 +60,7 @@ from skgalaxy import ArcsinhScaler, ContrastiveTransformer, GalaxyCNNClassifier
 from skgalaxy.anomaly import KNeighborsDetector
 from skgalaxy.datasets import make_galaxies
 
-PARTS = ("probe", "detect")
+PARTS = ("probe", "transfer", "backbone", "detect")
 LABEL_FRACTION = 0.1
 
 
@@ -114,18 +121,22 @@ def classifier(seed, args, **params):
     )
 
 
-def probe_seed(images, y, seed, args):
+def pretrained_seed(images, y, seed, args, source):
+    """Linear probes and 10 % fine-tuning with an encoder pretrained on ``source``."""
     X_tr, X_te, y_tr, y_te = scaled_split(images, y, seed)
-    synthetic = ArcsinhScaler().fit_transform(
-        make_galaxies(len(X_tr), random_state=seed).images
-    )
+    X_pre = X_tr
+    if source == "make_galaxies":
+        X_pre = ArcsinhScaler().fit_transform(
+            make_galaxies(len(X_tr), random_state=seed).images
+        )
+    encoder, ssl_s = timed(pretrain, X_pre, seed, args)
+    E_tr, E_te = encoder.transform(X_tr), encoder.transform(X_te)
+    probes = {
+        f"ContrastiveTransformer on {SOURCES[source]} ({E_tr.shape[1]} dims)": (
+            probe_f1(E_tr, y_tr, E_te, y_te)
+        )
+    }
     flat_tr, flat_te = X_tr.reshape(len(X_tr), -1), X_te.reshape(len(X_te), -1)
-    probes, ssl_s, encoders = {}, {}, {}
-    for source, X_pre in (("real", X_tr), ("make_galaxies", synthetic)):
-        encoders[source], ssl_s[source] = timed(pretrain, X_pre, seed, args)
-        E_tr, E_te = encoders[source].transform(X_tr), encoders[source].transform(X_te)
-        name = f"ContrastiveTransformer on {SOURCES[source]} ({E_tr.shape[1]} dims)"
-        probes[name] = probe_f1(E_tr, y_tr, E_te, y_te)
     for k in sorted({E_tr.shape[1], 16}):
         pca = PCA(n_components=k, random_state=seed).fit(flat_tr)
         probes[f"PCA of the pixels ({k} components)"] = probe_f1(
@@ -133,23 +144,39 @@ def probe_seed(images, y, seed, args):
         )
     few = label_subset(y_tr, seed)
     setups = {
-        'from scratch, all labels (backbone="cnn")': ({}, slice(None)),
-        'from scratch, all labels (backbone="d4")': ({"backbone": "d4"}, slice(None)),
-        "from scratch, 10 % labels": ({}, few),
-        **{
-            f"fine-tuned from the encoder pretrained on {SOURCES[source]}, "
-            "10 % labels": ({"encoder": FrozenEstimator(encoder)}, few)
-            for source, encoder in encoders.items()
+        "from scratch, 10 % labels": {},
+        f"fine-tuned from the encoder pretrained on {SOURCES[source]}, 10 % labels": {
+            "encoder": FrozenEstimator(encoder)
         },
     }
     classifiers = {
         name: classifier_scores(
-            classifier(seed, args, **params), X_tr[rows], y_tr[rows], X_te, y_te
+            classifier(seed, args, **params), X_tr[few], y_tr[few], X_te, y_te
         )
-        for name, (params, rows) in setups.items()
+        for name, params in setups.items()
     }
     result = {"probes": probes, "classifiers": classifiers, "ssl_s": ssl_s}
     return result, (len(X_tr), len(X_te), len(few))
+
+
+def probe_seed(images, y, seed, args):
+    return pretrained_seed(images, y, seed, args, "real")
+
+
+def transfer_seed(images, y, seed, args):
+    return pretrained_seed(images, y, seed, args, "make_galaxies")
+
+
+def backbone_seed(images, y, seed, args):
+    """Both backbones from scratch on all training labels."""
+    X_tr, X_te, y_tr, y_te = scaled_split(images, y, seed)
+    classifiers = {
+        f'from scratch, all labels (backbone="{backbone}")': classifier_scores(
+            classifier(seed, args, backbone=backbone), X_tr, y_tr, X_te, y_te
+        )
+        for backbone in ("cnn", "d4")
+    }
+    return {"classifiers": classifiers}, (len(X_tr), len(X_te))
 
 
 SOURCES = {
@@ -229,39 +256,55 @@ def ssl_time(runs):
     return median_range([r["ssl_s"] for r in runs], ".0f")
 
 
-def probe_body(runs, sizes, args):
+def classifier_table(runs):
     columns = {
         **CLASSIFIER_COLUMNS,
         "train_rate": ("training images/s", ".0f"),
         "predict_rate": ("prediction images/s", ".0f"),
     }
-    ssl = ", ".join(
-        f"{SOURCES[source]} {median_range([r['ssl_s'][source] for r in runs], '.0f')} s"
-        for source in SOURCES
+    classifiers = [r["classifiers"] for r in runs]
+    return markdown_table(
+        ["classifier", *[c for c, _ in columns.values()]],
+        rows_of(classifiers, list(classifiers[0]), columns.items()),
     )
-    probes = [[r["probes"] for r in runs], list(runs[0]["probes"])]
-    classifiers = [[r["classifiers"] for r in runs], list(runs[0]["classifiers"])]
+
+
+CLASSIFIER_SETUP = (
+    "classifiers: GalaxyCNNClassifier defaults with {epochs} epochs, differing "
+    'only where the row says (backbone="cnn" predicts with 8-fold test-time '
+    'augmentation, "d4" needs none; training images/s counts every epoch\'s '
+    "images)."
+)
+
+
+def pretrained_body(runs, sizes, args):
+    probes = [r["probes"] for r in runs]
     return (
         f"{sizes[0]} training / {sizes[1]} test images per seed; the 10 % subset "
         f"has {sizes[2]} labelled images. ContrastiveTransformer defaults with "
-        f"{args.ssl_epochs} epochs (fit: {ssl}); classifiers "
-        f"GalaxyCNNClassifier defaults with {args.epochs} epochs, differing only "
-        'where the row says (backbone="cnn" predicts with 8-fold test-time '
-        'augmentation, "d4" needs none; training images/s counts every '
-        "epoch's images).\n\n"
-        "**Linear probe** (balanced LogisticRegression, held-out macro-F1; target: "
-        "self-supervised >= 0.60)\n\n"
+        f"{args.ssl_epochs} epochs (fit {ssl_time(runs)} s); "
+        + CLASSIFIER_SETUP.format(epochs=args.epochs)
+        + "\n\n**Linear probe** (balanced LogisticRegression, held-out macro-F1; "
+        "target: self-supervised >= 0.60)\n\n"
         + markdown_table(
             ["features", "macro-F1"],
-            [[name, median_range([r[name] for r in probes[0]])] for name in probes[1]],
+            [[name, median_range([p[name] for p in probes])] for name in probes[0]],
         )
-        + "\n\n**Classifiers** (targets: defaults >= 0.86 accuracy, >= 0.68 "
-        "macro-F1, >= 0.30 merger recall, <= 900 s; fine-tuned on 10 % of the "
-        "labels >= from scratch on all labels, macro-F1)\n\n"
-        + markdown_table(
-            ["classifier", *[c for c, _ in columns.values()]],
-            rows_of(classifiers[0], classifiers[1], columns.items()),
-        )
+        + "\n\n**Classifiers on 10 % of the labels** (target: fine-tuned >= from "
+        "scratch on all labels, macro-F1; that row is in the "
+        "representations_backbone section: same splits, seeds and epochs)\n\n"
+        + classifier_table(runs)
+    )
+
+
+def backbone_body(runs, sizes, args):
+    return (
+        f"{sizes[0]} training / {sizes[1]} test images per seed (the splits of "
+        "the probe and transfer parts); "
+        + CLASSIFIER_SETUP.format(epochs=args.epochs)
+        + "\n\n**Classifiers on all labels** (targets for the defaults: >= 0.86 "
+        "accuracy, >= 0.68 macro-F1, >= 0.30 merger recall, <= 900 s)\n\n"
+        + classifier_table(runs)
     )
 
 
@@ -282,7 +325,13 @@ def detect_body(runs, sizes, args):
 
 
 RUNNERS = {
-    "probe": (probe_seed, probe_body, "Self-supervised features, transfer, D4"),
+    "probe": (probe_seed, pretrained_body, "Self-supervised features"),
+    "transfer": (
+        transfer_seed,
+        pretrained_body,
+        "Self-supervised features pretrained on make_galaxies",
+    ),
+    "backbone": (backbone_seed, backbone_body, "The D4 backbone against the CNN"),
     "detect": (detect_seed, detect_body, "Mergers found without labels"),
 }
 
