@@ -2,21 +2,32 @@
 
 On real SDSS galaxies (gz1_sdss_64, stratified 80/20 split per seed), with
 ArcsinhScaler fitted on the training split, same architecture and epochs for
-every model, for each seed:
+every model, 3 seeds, median (min-max). Three parts, each its own section of
+RESULTS.md (``--part``; about an hour or less each, so each runs alone in one
+sitting):
 
-1. held-out ELBO (nats per image and bits per dimension) for the flow prior
-   and the N(0, I) prior (also on make_galaxies data), with its parts: the
-   reconstruction log-likelihood at the posterior mean, the KL term and the
-   mean posterior log-variance, to read what drives a difference;
-2. colour kept, no grey collapse: correlation of each galaxy's g-r-like colour
-   index between input and reconstruction, reconstruction pixel std / data
-   std, for three β values; a PNG grid of inputs, reconstructions, samples;
-3. LogisticRegression (4 classes) on the embedding vs on PCA of equal width;
-4. Fréchet distance between real test images and 2,000 samples in the
-   embedding space of a GalaxyCNNClassifier trained on the real data;
-5. fit time per epoch and sampling throughput.
+``real``
+    1. held-out ELBO (nats per image and bits per dimension) for the flow
+       prior and the N(0, I) prior, with its parts: the reconstruction
+       log-likelihood at the posterior mean, the KL term and the mean
+       posterior log-variance, to read what drives a difference;
+    2. LogisticRegression (4 classes) on the embeddings vs on PCA of equal
+       width;
+    3. Fréchet distance between real test images and 2,000 samples in the
+       embedding space of a GalaxyCNNClassifier trained on the real data, and
+       sampling throughput; fit time per epoch; a PNG grid of inputs,
+       reconstructions and samples (seed 0).
+``synthetic``
+    The ELBO table of ``real`` on make_galaxies images (scaler fitted on the
+    training part).
+``beta``
+    Colour kept, no grey collapse, for three β values (flow prior):
+    correlation of each galaxy's g-r-like colour index between input and
+    reconstruction, reconstruction pixel std / data std, pixel MSE.
 
-    python benchmarks/flow_vae.py [--epochs 10] [--seeds 3] [--smoke]
+    python benchmarks/flow_vae.py [--part real synthetic beta] [--epochs 10]
+                                  [--seeds 3]
+    python benchmarks/flow_vae.py --smoke       # every part, tiny, no record
 """
 
 import argparse
@@ -144,112 +155,115 @@ def macro_f1(features_tr, y_tr, features_te, y_te):
     )
 
 
-def one_seed(seed, images, y, synthetic, args, save_figure):
-    """Every measurement of one seed, as a dict of dicts."""
-    k = args.n_components
+def real_split(images, y, seed):
+    """Stratified 80/20 split, scaled by an ArcsinhScaler fitted on the 80 %."""
     X_tr_raw, X_te_raw, y_tr, y_te = train_test_split(
         images, y, test_size=0.2, stratify=y, random_state=seed
     )
     scaler = ArcsinhScaler().fit(X_tr_raw)
-    X_tr, X_te = scaler.transform(X_tr_raw), scaler.transform(X_te_raw)
-    result = {"real": {}, "synthetic": {}, "beta": {}, "probe": {}, "fd": {}}
+    return scaler.transform(X_tr_raw), scaler.transform(X_te_raw), y_tr, y_te
+
+
+def real_seed(seed, images, y, args):
+    """ELBO of both priors, linear probes, Fréchet distance and sampling speed."""
+    k = args.n_components
+    X_tr, X_te, y_tr, y_te = real_split(images, y, seed)
+    result = {"elbo": {}, "probe": {}, "fd": {}}
     models = {}
     for name, flow in PRIORS.items():
         models[name], epoch_s = fit_vae(
             X_tr, args.epochs, seed, n_components=k, flow=flow
         )
-        result["real"][name] = elbo_parts(models[name], X_te, epoch_s)
-        print(seed, "real", name, result["real"][name], flush=True)
-
-    cut = int(0.8 * len(synthetic))
-    syn_scaler = ArcsinhScaler().fit(synthetic[:cut])  # on the training part only
-    syn_tr, syn_te = (
-        syn_scaler.transform(synthetic[:cut]),
-        syn_scaler.transform(synthetic[cut:]),
-    )
-    for name, flow in PRIORS.items():
-        vae, epoch_s = fit_vae(syn_tr, args.epochs, seed, n_components=k, flow=flow)
-        result["synthetic"][name] = elbo_parts(vae, syn_te, epoch_s)
-        print(seed, "synthetic", name, result["synthetic"][name], flush=True)
-
+        result["elbo"][name] = elbo_parts(models[name], X_te, epoch_s)
+        print(seed, "real", name, result["elbo"][name], flush=True)
     flow_vae = models["flow prior (NSF)"]
-    for beta in BETAS:
-        vae = (
-            flow_vae
-            if beta == 1.0
-            else fit_vae(X_tr, args.epochs, seed, n_components=k, beta=beta)[0]
-        )
-        result["beta"][beta], recon = reconstruction_parts(vae, X_te)
-        if beta == 1.0 and save_figure:
-            save_grid(X_te, recon, flow_vae.sample(8, random_state=0))
+    if seed == 0 and not args.smoke:
+        recon = flow_vae.inverse_transform(flow_vae.transform(X_te[:8]))
+        save_grid(X_te, recon, flow_vae.sample(8, random_state=0))
 
     flat_tr, flat_te = X_tr.reshape(len(X_tr), -1), X_te.reshape(len(X_te), -1)
     pca = PCA(n_components=k, random_state=seed).fit(flat_tr)
     features = {
-        f"FlowVAETransformer ({k} dims)": (
-            flow_vae.transform(X_tr),
-            flow_vae.transform(X_te),
-        ),
-        f"N(0, I)-prior VAE ({k} dims)": (
-            models["N(0, I) prior"].transform(X_tr),
-            models["N(0, I) prior"].transform(X_te),
-        ),
-        f"PCA ({k} components)": (pca.transform(flat_tr), pca.transform(flat_te)),
+        f"FlowVAETransformer ({k} dims)": flow_vae,
+        f"N(0, I)-prior VAE ({k} dims)": models["N(0, I) prior"],
     }
-    for name, (f_tr, f_te) in features.items():
-        result["probe"][name] = macro_f1(f_tr, y_tr, f_te, y_te)
+    for name, vae in features.items():
+        result["probe"][name] = macro_f1(
+            vae.transform(X_tr), y_tr, vae.transform(X_te), y_te
+        )
+    result["probe"][f"PCA ({k} components)"] = macro_f1(
+        pca.transform(flat_tr), y_tr, pca.transform(flat_te), y_te
+    )
 
     judge = GalaxyCNNClassifier(
-        max_epochs=JUDGE_EPOCHS if not args.smoke else 1,
-        random_state=seed,
-        device="cpu",
+        max_epochs=judge_epochs(args), random_state=seed, device="cpu"
     ).fit(X_tr, y_tr)
     real_features = judge.transform(X_te)
-    n_samples = 200 if args.smoke else 2000
     for name, vae in models.items():
         start = time.perf_counter()
-        samples = vae.sample(n_samples, random_state=seed)
-        rate = n_samples / (time.perf_counter() - start)
+        samples = vae.sample(n_samples(args), random_state=seed)
+        rate = n_samples(args) / (time.perf_counter() - start)
         fd = frechet_distance(real_features, judge.transform(samples))
         result["fd"][name] = {"fd": fd, "rate": rate}
-    return result, (len(X_tr), len(X_te)), n_samples
+    return result, (len(X_tr), len(X_te))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--n-components", type=int, default=16)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
-    args = parser.parse_args()
-    images, y = load_gz1_morphology()
-    n_synthetic = 2500
-    if args.smoke:
-        keep = np.random.default_rng(0).permutation(len(y))[:400]
-        images, y, args.epochs, args.seeds, n_synthetic = (
-            images[keep],
-            y[keep],
-            1,
-            1,
-            200,
+def synthetic_seed(seed, images, y, args):
+    """ELBO of both priors on make_galaxies images."""
+    synthetic = make_galaxies(args.n_synthetic, random_state=0).images
+    cut = int(0.8 * len(synthetic))
+    scaler = ArcsinhScaler().fit(synthetic[:cut])  # on the training part only
+    syn_tr, syn_te = (
+        scaler.transform(synthetic[:cut]),
+        scaler.transform(synthetic[cut:]),
+    )
+    result = {"elbo": {}}
+    for name, flow in PRIORS.items():
+        vae, epoch_s = fit_vae(
+            syn_tr, args.epochs, seed, n_components=args.n_components, flow=flow
         )
-    synthetic = make_galaxies(n_synthetic, random_state=0).images
-    runs = []
-    for seed in range(args.seeds):
-        result, sizes, n_samples = one_seed(
-            seed, images, y, synthetic, args, save_figure=seed == 0 and not args.smoke
-        )
-        runs.append(result)
-    seeds = list(range(args.seeds))
-    beta_rows = [
-        [
-            beta,
-            median_range([r["beta"][beta]["colour"] for r in runs]),
-            median_range([r["beta"][beta]["std"] for r in runs]),
-            median_range([r["beta"][beta]["mse"] for r in runs], ".5f"),
-        ]
-        for beta in BETAS
-    ]
+        result["elbo"][name] = elbo_parts(vae, syn_te, epoch_s)
+        print(seed, "synthetic", name, result["elbo"][name], flush=True)
+    return result, (len(syn_tr), len(syn_te))
+
+
+def beta_seed(seed, images, y, args):
+    """Reconstruction colour and contrast of the flow-prior VAE at each β."""
+    X_tr, X_te, _, _ = real_split(images, y, seed)
+    result = {}
+    for beta in BETAS:
+        vae = fit_vae(
+            X_tr, args.epochs, seed, n_components=args.n_components, beta=beta
+        )[0]
+        result[beta], _ = reconstruction_parts(vae, X_te)
+    return result, (len(X_tr), len(X_te))
+
+
+def judge_epochs(args):
+    return 1 if args.smoke else JUDGE_EPOCHS
+
+
+def n_samples(args):
+    return 200 if args.smoke else 2000
+
+
+def setting(sizes, args):
+    return (
+        f"{sizes[0]} training / {sizes[1]} held-out images per seed, "
+        f"n_components={args.n_components}, {args.epochs} epochs, β=1 unless "
+        "stated."
+    )
+
+
+def elbo_heading(source, number=""):
+    return (
+        f"**{number}Held-out ELBO, {source}** (higher ELBO, lower bits/dim is "
+        "better; the ELBO averages 8 posterior draws, its parts are at the "
+        "posterior mean)"
+    )
+
+
+def real_body(runs, sizes, args):
     probe_rows = [
         [name, median_range([r["probe"][name] for r in runs])]
         for name in runs[0]["probe"]
@@ -262,38 +276,96 @@ def main():
         ]
         for name in PRIORS
     ]
-    body = "\n\n".join(
+    return "\n\n".join(
         [
-            f"Real galaxies: {sizes[0]} training / {sizes[1]} held-out images per "
-            f"seed, n_components={args.n_components}, {args.epochs} epochs, β=1 unless "
-            f"stated, seeds {seeds}; median (min-max) over seeds.",
-            "**1. Held-out ELBO, real galaxies** (higher ELBO, lower bits/dim is "
-            "better; the ELBO averages 8 posterior draws, its parts are at the "
-            "posterior mean)\n\n" + elbo_table([r["real"] for r in runs]),
-            f"Same on make_galaxies ({int(0.8 * n_synthetic)} / "
-            f"{n_synthetic - int(0.8 * n_synthetic)} images, ArcsinhScaler fitted "
-            "on the training part):\n\n" + elbo_table([r["synthetic"] for r in runs]),
-            "**2. Colour and contrast of reconstructions** (flow prior; targets: "
-            "colour correlation >= 0.9, std ratio >= 0.8)\n\n"
-            + markdown_table(
-                ["β", "colour-index correlation", "recon std / data std", "pixel MSE"],
-                beta_rows,
-            )
+            setting(sizes, args),
+            elbo_heading("real galaxies", "1. ")
+            + "\n\n"
+            + elbo_table([r["elbo"] for r in runs]),
+            "**2. Embeddings, 4-class LogisticRegression** (held-out macro-F1; "
+            "target: FlowVAE > PCA)\n\n"
+            + markdown_table(["features", "macro-F1"], probe_rows),
+            f"**3. Fréchet distance of {n_samples(args)} samples to the held-out "
+            "images** in the embedding of a GalaxyCNNClassifier trained "
+            f"{judge_epochs(args)} epochs on the real training split (lower is "
+            "better), and sampling throughput\n\n"
+            + markdown_table(["prior", "Fréchet distance", "samples/s"], fd_rows)
             + "\n\nGrid (inputs, reconstructions, samples; seed 0): "
             "`docs/images/flow_vae.png`.",
-            "**3. Embeddings, 4-class LogisticRegression** (held-out macro-F1)\n\n"
-            + markdown_table(["features", "macro-F1"], probe_rows),
-            f"**4. Fréchet distance of {n_samples} samples to the held-out images** "
-            "in the embedding of a GalaxyCNNClassifier trained "
-            f"{1 if args.smoke else JUDGE_EPOCHS} epochs on the "
-            "real training split (lower is better), and **5. sampling "
-            "throughput**\n\n"
-            + markdown_table(["prior", "Fréchet distance", "samples/s"], fd_rows),
         ]
     )
-    print(body)
-    if not args.smoke:
-        record("flow_vae", "FlowVAETransformer on real galaxies", body + "\n")
+
+
+def synthetic_body(runs, sizes, args):
+    return (
+        setting(sizes, args)
+        + " make_galaxies(random_state=0), the first 80 % for training; "
+        "ArcsinhScaler fitted on them.\n\n"
+        + elbo_heading("make_galaxies")
+        + "\n\n"
+        + elbo_table([r["elbo"] for r in runs])
+    )
+
+
+def beta_body(runs, sizes, args):
+    rows = [
+        [
+            beta,
+            median_range([r[beta]["colour"] for r in runs]),
+            median_range([r[beta]["std"] for r in runs]),
+            median_range([r[beta]["mse"] for r in runs], ".5f"),
+        ]
+        for beta in BETAS
+    ]
+    return (
+        setting(sizes, args)
+        + "\n\n**Colour and contrast of reconstructions** (flow prior; targets: "
+        "colour correlation >= 0.9, std ratio >= 0.8)\n\n"
+        + markdown_table(
+            ["β", "colour-index correlation", "recon std / data std", "pixel MSE"],
+            rows,
+        )
+    )
+
+
+RUNNERS = {
+    "real": (real_seed, real_body, "FlowVAETransformer on real galaxies"),
+    "synthetic": (
+        synthetic_seed,
+        synthetic_body,
+        "FlowVAETransformer on make_galaxies: flow prior vs N(0, I)",
+    ),
+    "beta": (beta_seed, beta_body, "FlowVAETransformer: β and reconstructions"),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=RUNNERS, nargs="+", default=list(RUNNERS))
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--n-components", type=int, default=16)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
+    args = parser.parse_args()
+    images, y = load_gz1_morphology()
+    args.n_synthetic = 2500
+    if args.smoke:
+        keep = np.random.default_rng(0).permutation(len(y))[:400]
+        images, y = images[keep], y[keep]
+        args.part, args.epochs, args.seeds, args.n_synthetic = list(RUNNERS), 1, 1, 200
+    for part in args.part:
+        run_seed, body_of, title = RUNNERS[part]
+        runs, sizes = [], None
+        for seed in range(args.seeds):
+            result, sizes = run_seed(seed, images, y, args)
+            runs.append(result)
+        body = (
+            f"Seeds {list(range(args.seeds))}; median (min-max) over seeds. "
+            + body_of(runs, sizes, args)
+        )
+        print(body)
+        if not args.smoke:
+            record(f"flow_vae_{part}", title, body + "\n")
 
 
 if __name__ == "__main__":
