@@ -25,9 +25,9 @@
    (KNeighborsDetector) on each standardised embedding; and the same
    embedding classifier trained from scratch on as many randomly drawn
    labels (no active learning). Several seeds
-   (nights and networks). And, to read the targets against, a ceiling per
-   embedding: the final pool with every label known, scored out-of-fold by
-   the same AHUNT detector (what labels alone can give on those features).
+   (nights and networks). And per embedding, how well the same AHUNT
+   detector ranks mergers it has not seen: the final pool with every label
+   known, each galaxy scored out-of-fold (5-fold).
 2. Personalisation on make_galaxies with two anomaly types: interest on one
    type, then on the other; share of each type at the top of the ranking.
 3. Wall time per round (query + teach), images vs embeddings.
@@ -202,14 +202,16 @@ def hunters_for(seed, n_queries, scaled, features, image_epochs, backbones, vari
     return hunters
 
 
-CEILING = "ceiling: every label of the pool known (5-fold out-of-fold), {}"
+OUT_OF_FOLD = "every label known, each galaxy scored out-of-fold (5-fold), {}"
 
 
-def ceiling_rows(features, y, pool, seed, n_queries, variant, n_round):
-    """What labels alone can give on each embedding: every galaxy of the final
-    pool labelled, the same AHUNT detector scores each fifth of the pool after
-    training on the other four (out-of-fold, so no galaxy is scored by a model
-    that saw its label). Rows as :func:`skgalaxy.active.simulate_hunt` gives.
+def out_of_fold_rows(features, y, pool, seed, n_queries, variant, n_round):
+    """How well a model ranks mergers it has not seen, on each embedding:
+    every galaxy of the final pool labelled, the same AHUNT detector scores
+    each fifth of the pool after training on the other four, so no galaxy is
+    scored by a model that saw its label (a hunt's ranking, by contrast,
+    holds the mergers it has found and trained on). Rows as
+    :func:`skgalaxy.active.simulate_hunt` gives.
     """
     truth = y[pool] == "merger"
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
@@ -227,7 +229,7 @@ def ceiling_rows(features, y, pool, seed, n_queries, variant, n_round):
         rows.append(
             {
                 "round": n_round,
-                "method": CEILING.format(f"{name} embeddings"),
+                "method": OUT_OF_FOLD.format(f"{name} embeddings"),
                 "rws": rank_weighted_score(truth, scores),
                 "recall": recall_at_k(truth, scores, top),
                 "precision": precision_at_k(truth, scores, top),
@@ -327,10 +329,10 @@ def real_hunts(seeds, protocol, data, image_epochs, smoke):
         )
         pool = np.concatenate([initial, *nights])
         flags.append(auto_flags(hunters, y, pool))
-        ceiling = ceiling_rows(
+        out_of_fold = out_of_fold_rows(
             features, y, pool, seed, settings["n_queries"], variant, n_nights
         )
-        result = pd.concat([result, pd.DataFrame(ceiling)], ignore_index=True)
+        result = pd.concat([result, pd.DataFrame(out_of_fold)], ignore_index=True)
         result["seed"] = seed
         result["protocol"] = protocol
         runs.append(result)
@@ -593,7 +595,7 @@ def main():
         protocol_name = "paper" if protocol == "paper" else "2pc"
         figure = FIGURES / f"{stem}_{protocol_name}.png"
         if not args.smoke:
-            hunts = results[~results["method"].str.startswith("ceiling")]
+            hunts = results[~results["method"].str.startswith("every label")]
             plot_hunt_curves(hunts).savefig(figure)
         sections.append(
             f"**Protocol {protocol}**: {n_nights} nights, {settings['n_queries']} "

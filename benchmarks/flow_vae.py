@@ -102,19 +102,30 @@ ELBO_COLUMNS = {
 
 
 def elbo_table(runs):
-    """One row per prior: median (min-max) over seeds of each part."""
-    return markdown_table(
-        ["prior", *[name for name, _ in ELBO_COLUMNS.values()]],
-        [
+    """One row per prior: median (min-max) over seeds of each part; then
+    each seed's ELBOs side by side (the priors share a seed's split and
+    initialisation, so the pairs compare like with like)."""
+    return (
+        markdown_table(
+            ["prior", *[name for name, _ in ELBO_COLUMNS.values()]],
             [
-                prior,
-                *[
-                    median_range([r[prior][key] for r in runs], fmt)
-                    for key, (_, fmt) in ELBO_COLUMNS.items()
-                ],
-            ]
-            for prior in PRIORS
-        ],
+                [
+                    prior,
+                    *[
+                        median_range([r[prior][key] for r in runs], fmt)
+                        for key, (_, fmt) in ELBO_COLUMNS.items()
+                    ],
+                ]
+                for prior in PRIORS
+            ],
+        )
+        + "\n\nPer seed, mean ELBO ("
+        + " / ".join(PRIORS)
+        + "): "
+        + "; ".join(
+            f"seed {seed}: " + " / ".join(f"{r[prior]['elbo']:.0f}" for prior in PRIORS)
+            for seed, r in enumerate(runs)
+        )
     )
 
 
