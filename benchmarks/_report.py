@@ -84,3 +84,27 @@ def record(name, title, body):
         text = text.rstrip() + "\n\n" + section + "\n"
     RESULTS.write_text(text)
     print(f"recorded in {RESULTS}")
+
+
+def run_parts(prefix, runners, images, y, args):
+    """Run the parts ``args.part`` of a benchmark, each over ``args.seeds`` seeds.
+
+    ``runners[part]`` is ``(run_seed, body_of, title)``: ``run_seed(images, y,
+    seed, args)`` returns one seed's result and the split sizes, ``body_of(runs,
+    sizes, args)`` the section's tables. Each part is printed and, unless
+    ``args.smoke``, recorded as the section ``{prefix}_{part}``.
+    """
+    for part in args.part:
+        run_seed, body_of, title = runners[part]
+        runs, sizes = [], None
+        for seed in range(args.seeds):
+            result, sizes = run_seed(images, y, seed, args)
+            runs.append(result)
+            print(part, seed, result, flush=True)
+        body = (
+            f"Seeds {list(range(args.seeds))}; median (min-max) over seeds.\n\n"
+            + body_of(runs, sizes, args)
+        )
+        print(body)
+        if not args.smoke:
+            record(f"{prefix}_{part}", title, body + "\n")

@@ -87,12 +87,7 @@ from skgalaxy.active import (
 )
 from skgalaxy.anomaly import KNeighborsDetector
 from skgalaxy.datasets import make_galaxies
-from skgalaxy.metrics import (
-    precision_at_k,
-    rank_weighted_score,
-    recall_at_k,
-    top_k_mcc,
-)
+from skgalaxy.metrics import anomaly_ranking_report
 from skgalaxy.plotting import plot_hunt_curves
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "images"
@@ -230,10 +225,7 @@ def out_of_fold_rows(features, y, pool, seed, n_queries, variant, n_round):
             {
                 "round": n_round,
                 "method": OUT_OF_FOLD.format(f"{name} embeddings"),
-                "rws": rank_weighted_score(truth, scores),
-                "recall": recall_at_k(truth, scores, top),
-                "precision": precision_at_k(truth, scores, top),
-                "mcc": top_k_mcc(truth, scores, top),
+                **anomaly_ranking_report(truth, scores, top),
                 "query_rate": np.nan,
                 "n_pool": len(pool),
                 "n_anomalies": int(truth.sum()),

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _report import load_gz1_morphology, markdown_table, median_range, record
+from _report import load_gz1_morphology, markdown_table, median_range, run_parts
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -175,7 +175,7 @@ def real_split(images, y, seed):
     return scaler.transform(X_tr_raw), scaler.transform(X_te_raw), y_tr, y_te
 
 
-def real_seed(seed, images, y, args):
+def real_seed(images, y, seed, args):
     """ELBO of both priors, linear probes, Fréchet distance and sampling speed."""
     k = args.n_components
     X_tr, X_te, y_tr, y_te = real_split(images, y, seed)
@@ -219,7 +219,7 @@ def real_seed(seed, images, y, args):
     return result, (len(X_tr), len(X_te))
 
 
-def synthetic_seed(seed, images, y, args):
+def synthetic_seed(images, y, seed, args):
     """ELBO of both priors on make_galaxies images."""
     synthetic = make_galaxies(args.n_synthetic, random_state=0).images
     cut = int(0.8 * len(synthetic))
@@ -238,7 +238,7 @@ def synthetic_seed(seed, images, y, args):
     return result, (len(syn_tr), len(syn_te))
 
 
-def beta_seed(seed, images, y, args):
+def beta_seed(images, y, seed, args):
     """Reconstruction colour and contrast of the flow-prior VAE at each β."""
     X_tr, X_te, _, _ = real_split(images, y, seed)
     result = {}
@@ -364,19 +364,7 @@ def main():
         keep = np.random.default_rng(0).permutation(len(y))[:400]
         images, y = images[keep], y[keep]
         args.part, args.epochs, args.seeds, args.n_synthetic = list(RUNNERS), 1, 1, 200
-    for part in args.part:
-        run_seed, body_of, title = RUNNERS[part]
-        runs, sizes = [], None
-        for seed in range(args.seeds):
-            result, sizes = run_seed(seed, images, y, args)
-            runs.append(result)
-        body = (
-            f"Seeds {list(range(args.seeds))}; median (min-max) over seeds. "
-            + body_of(runs, sizes, args)
-        )
-        print(body)
-        if not args.smoke:
-            record(f"flow_vae_{part}", title, body + "\n")
+    run_parts("flow_vae", RUNNERS, images, y, args)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Self-supervised features, transfer and the D4 backbone on real galaxies.
 
 Real SDSS galaxies (gz1_sdss_64, 4 classes), ArcsinhScaler fitted on each
-training split, 3 seeds, median (min-max). Two parts, each its own section of
-RESULTS.md (``--part``):
+training split, 3 seeds, median (min-max). Four parts, each its own section of
+RESULTS.md (``--part``), each short enough to run alone in one sitting:
 
 ``probe``
     Stratified 80/20 split per seed. A ContrastiveTransformer (defaults) is
@@ -17,17 +17,16 @@ RESULTS.md (``--part``):
 ``backbone``
     GalaxyCNNClassifier defaults on the same splits and all training labels,
     from scratch, with the plain CNN and with the D4-equivariant backbone.
-
-In ``probe``, ``transfer`` and ``backbone`` the classifiers have the same
-epochs and split; each row gives accuracy, macro-F1, merger recall, fit time,
-training and prediction images/s. (One part of about an hour each, rather
-than one of three hours, so each can run alone in one sitting.)
 ``detect``
     Mergers found without labels, with the split of ``cae_anomaly.py``: fitted
     on 75 % of the normal galaxies, scoring the other 25 % and every merger.
     IsolationForest, kNN distance and Gaussian-mixture density on the
     ContrastiveTransformer's embeddings (fitted on the same normal galaxies)
     and IsolationForest on the pixels, the baseline.
+
+In ``probe``, ``transfer`` and ``backbone`` the classifiers have the same
+epochs and split; each row gives accuracy, macro-F1, merger recall, fit time,
+training and prediction images/s.
 
     python benchmarks/representations.py [--part probe transfer backbone detect]
                                          [--seeds 3] [--epochs 30] [--ssl-epochs 30]
@@ -38,7 +37,7 @@ import argparse
 import time
 
 import numpy as np
-from _report import load_gz1_morphology, markdown_table, median_range, record
+from _report import load_gz1_morphology, markdown_table, median_range, run_parts
 from cae_anomaly import real_split
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -60,7 +59,6 @@ from skgalaxy import ArcsinhScaler, ContrastiveTransformer, GalaxyCNNClassifier
 from skgalaxy.anomaly import KNeighborsDetector
 from skgalaxy.datasets import make_galaxies
 
-PARTS = ("probe", "transfer", "backbone", "detect")
 LABEL_FRACTION = 0.1
 
 
@@ -338,7 +336,7 @@ RUNNERS = {
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=PARTS, nargs="+", default=list(PARTS))
+    parser.add_argument("--part", choices=RUNNERS, nargs="+", default=list(RUNNERS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=30, help="classifier epochs")
     parser.add_argument("--ssl-epochs", type=int, default=30)
@@ -349,21 +347,8 @@ def main():
         keep = np.random.default_rng(0).permutation(len(y))[:300]
         keep = np.union1d(keep, np.flatnonzero(y == "merger")[:30])
         images, y = images[keep], y[keep]
-        args.part, args.seeds, args.epochs, args.ssl_epochs = PARTS, 1, 1, 1
-    for part in args.part:
-        run_seed, body_of, title = RUNNERS[part]
-        runs, sizes = [], None
-        for seed in range(args.seeds):
-            result, sizes = run_seed(images, y, seed, args)
-            runs.append(result)
-            print(part, seed, result, flush=True)
-        body = (
-            f"Seeds {list(range(args.seeds))}; median (min-max) over seeds.\n\n"
-            + body_of(runs, sizes, args)
-        )
-        print(body)
-        if not args.smoke:
-            record(f"representations_{part}", title, body + "\n")
+        args.part, args.seeds, args.epochs, args.ssl_epochs = list(RUNNERS), 1, 1, 1
+    run_parts("representations", RUNNERS, images, y, args)
 
 
 if __name__ == "__main__":

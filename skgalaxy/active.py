@@ -45,7 +45,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from .metrics import precision_at_k, rank_weighted_score, recall_at_k, top_k_mcc
+from .metrics import anomaly_ranking_report
 
 __all__ = [
     "NOT_INTERESTING",
@@ -1116,10 +1116,7 @@ def simulate_hunt(hunters, y, initial, nights, *, interest_labels, k=50, verbose
                 {
                     "round": round_,
                     "method": name,
-                    "rws": rank_weighted_score(truth, scores),
-                    "recall": recall_at_k(truth, scores, top),
-                    "precision": precision_at_k(truth, scores, top),
-                    "mcc": top_k_mcc(truth, scores, top),
+                    **anomaly_ranking_report(truth, scores, top),
                     "query_rate": (
                         np.isin(y[asked], interest_labels).mean()
                         if len(asked)

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, validate_param
 from sklearn.utils.validation import check_array, check_consistent_length
 
 __all__ = [
+    "anomaly_ranking_report",
     "frechet_distance",
     "precision_at_k",
     "rank_weighted_score",
@@ -245,3 +246,44 @@ def top_k_mcc(y_true, y_score, k, *, pos_label=1):
     called = np.zeros_like(hits)
     called[:k] = 1
     return float(matthews_corrcoef(hits, called))
+
+
+@validate_params(_TOP_K, prefer_skip_nested_validation=True)
+def anomaly_ranking_report(y_true, y_score, k, *, pos_label=1):
+    """Compute the four ranking metrics of an anomaly hunt at once.
+
+    The rank-weighted score of the whole ranking, and recall, precision and
+    Matthews correlation of its top ``k``: the figures that
+    :func:`~skgalaxy.active.simulate_hunt` reports every round.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Binary labels; ``pos_label`` marks the anomalies.
+    y_score : array-like of shape (n_samples,)
+        Higher = more anomalous.
+    k : int or float in (0, 1)
+        Number of top items, or a fraction of ``n_samples``.
+    pos_label : int, str or bool, default=1
+        The label of the anomalies in ``y_true``.
+
+    Returns
+    -------
+    report : dict
+        ``{"rws", "recall", "precision", "mcc"}``, as
+        :func:`rank_weighted_score`, :func:`recall_at_k`,
+        :func:`precision_at_k` and :func:`top_k_mcc` give them.
+
+    Examples
+    --------
+    >>> from skgalaxy.metrics import anomaly_ranking_report
+    >>> anomaly_ranking_report([0, 1, 0, 1], [0.1, 0.9, 0.3, 0.8], k=2)
+    {'rws': 1.0, 'recall': 1.0, 'precision': 1.0, 'mcc': 1.0}
+    """
+    arguments = (y_true, y_score)
+    return {
+        "rws": rank_weighted_score(*arguments, pos_label=pos_label),
+        "recall": recall_at_k(*arguments, k, pos_label=pos_label),
+        "precision": precision_at_k(*arguments, k, pos_label=pos_label),
+        "mcc": top_k_mcc(*arguments, k, pos_label=pos_label),
+    }

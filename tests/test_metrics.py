@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from skgalaxy.metrics import (
+    anomaly_ranking_report,
     frechet_distance,
     precision_at_k,
     rank_weighted_score,
@@ -73,7 +74,19 @@ def test_k_as_a_fraction_and_pos_label():
     )
 
 
-@pytest.mark.parametrize("metric", [precision_at_k, recall_at_k, top_k_mcc])
+def test_anomaly_ranking_report_hand_computed():
+    labels = np.where(Y_TRUE == 1, "merger", "normal")
+    report = anomaly_ranking_report(labels, Y_SCORE, 2, pos_label="merger")
+    # Top 2 (items 3, 0): one of the two anomalies; TP=1, FP=1, FN=1, TN=2.
+    assert report == pytest.approx(
+        {"rws": 1 / 3, "recall": 0.5, "precision": 0.5, "mcc": 1 / 6}
+    )
+    assert anomaly_ranking_report(Y_TRUE, Y_SCORE, 0.8)["recall"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "metric", [precision_at_k, recall_at_k, top_k_mcc, anomaly_ranking_report]
+)
 @pytest.mark.parametrize("k", [0, 6, 1.5, -0.2, "3", True])
 def test_bad_k_is_refused(metric, k):
     with pytest.raises(ValueError, match="k must|'k' parameter"):
