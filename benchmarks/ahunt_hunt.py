@@ -14,8 +14,10 @@
    hunting ``interest={"merger": 1}``: AHUNT on images (plain CNN; with
    ``--image-backbones cnn d4`` also the D4-equivariant one); AHUNT on
    FlowVAETransformer and on ContrastiveTransformer embeddings (opt-in
-   ``--features ... CAE``: CAEAnomalyDetector's bottleneck codes, and
-   ``FlowVAE+CAE``: both side by side; the
+   ``--features ... CAE``: CAEAnomalyDetector's bottleneck codes;
+   ``morphology``: MorphologyTransformer's asymmetry, concentration, Gini,
+   M20 and colours, measured on the images as observed; ``FlowVAE+CAE``,
+   ``FlowVAE+morphology``: both side by side; the
    ArcsinhScaler -> transformer -> AHUNT pipeline; each transformer is
    fitted once, without labels, on all images), with and without blending
    in the unsupervised score away from the labels; the paper's baselines:
@@ -35,8 +37,9 @@
    scores calibrated (the default) and raw.
 
     python benchmarks/ahunt_hunt.py [--seeds 3] [--vae-epochs 5] [--ssl-epochs 30]
-                                    [--features FlowVAE contrastive
-                                     [CAE] [FlowVAE+CAE]]
+                                    [--features FlowVAE contrastive [CAE]
+                                     [morphology] [FlowVAE+CAE]
+                                     [FlowVAE+morphology]]
                                     [--image-backbones cnn [d4]] [--personal-size 64]
                                     [--part all|personal|hunts] [--smoke]
                                     [--set NAME=VALUE ... [--section NAME]]
@@ -66,7 +69,7 @@ import pandas as pd
 from _report import load_gz1_morphology, markdown_table, median_range, record
 from sklearn.ensemble import IsolationForest
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline, make_union
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgalaxy import (
@@ -75,6 +78,7 @@ from skgalaxy import (
     CAEAnomalyDetector,
     ContrastiveTransformer,
     FlowVAETransformer,
+    MorphologyTransformer,
 )
 from skgalaxy.active import (
     ActiveHunter,
@@ -91,6 +95,15 @@ from skgalaxy.metrics import anomaly_ranking_report
 from skgalaxy.plotting import plot_hunt_curves
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "images"
+#: What ``--features`` may name: one model's embeddings, or several side by side.
+FEATURES = (
+    "FlowVAE",
+    "contrastive",
+    "CAE",
+    "morphology",
+    "FlowVAE+CAE",
+    "FlowVAE+morphology",
+)
 INTEREST = {"merger": 1.0}
 PROTOCOLS = {
     "2 %": dict(anomaly_fraction=0.02, n_nights=20, n_queries=10),
@@ -452,11 +465,11 @@ def scope(args):
 
 
 def embedders(args):
-    """The unsupervised transformers whose embeddings the hunts run on."""
+    """Factories of the unsupervised transformers the hunts run on, by name."""
     vae_epochs, ssl_epochs = (
         (1, 1) if args.smoke else (args.vae_epochs, args.ssl_epochs)
     )
-    make = {
+    return {
         "FlowVAE": lambda: FlowVAETransformer(
             max_epochs=vae_epochs, random_state=0, device="cpu"
         ),
@@ -469,16 +482,38 @@ def embedders(args):
             random_state=0,
             device="cpu",
         ),
+        # Measured on the images as observed, not on the arcsinh-scaled ones.
+        "morphology": MorphologyTransformer,
     }
-    # Both models' features side by side: do they see different mergers?
-    make["FlowVAE+CAE"] = lambda: make_union(make["FlowVAE"](), make["CAE"]())
-    return {name: make[name]() for name in args.features}
 
 
-def epochs_of(transformer):
-    """'5' for one model, '5+20' for a union of models."""
-    parts = getattr(transformer, "transformer_list", [(None, transformer)])
-    return "+".join(str(model.max_epochs) for _, model in parts)
+def embed(args, images, scaled):
+    """Each ``--features`` name's embeddings of every image, and fit notes.
+
+    Every transformer is fitted once, without labels, on all images; a name
+    such as ``FlowVAE+CAE`` puts its models' embeddings side by side (do they
+    see different mergers?).
+    """
+    make, fitted, notes = embedders(args), {}, []
+
+    def embeddings(name):
+        if name not in fitted and "+" in name:
+            fitted[name] = np.hstack([embeddings(part) for part in name.split("+")])
+        elif name not in fitted:
+            transformer = make[name]()
+            start = time.perf_counter()
+            source = images if name == "morphology" else scaled
+            fitted[name] = transformer.fit_transform(source)
+            seconds = time.perf_counter() - start
+            epochs = getattr(transformer, "max_epochs", None)
+            notes.append(
+                f"{name} measured in {seconds:.0f} s"
+                if epochs is None
+                else f"{name} {epochs} epochs, fitted in {seconds:.0f} s"
+            )
+        return fitted[name]
+
+    return {name: embeddings(name) for name in args.features}, notes
 
 
 def main():
@@ -491,7 +526,7 @@ def main():
     parser.add_argument(
         "--features",
         nargs="*",
-        choices=["FlowVAE", "contrastive", "CAE", "FlowVAE+CAE"],
+        choices=FEATURES,
         default=["FlowVAE", "contrastive"],
         help="learnt embeddings to hunt on (besides raw pixels)",
     )
@@ -559,14 +594,8 @@ def main():
         keep = np.r_[np.flatnonzero(y != "merger")[:400], np.flatnonzero(y == "merger")]
         images, y = images[keep], y[keep]
     scaled = ArcsinhScaler().fit_transform(images)
-    features, fit_notes = {"raw pixels": images}, []
-    for name, transformer in embedders(args).items():
-        start = time.perf_counter()
-        features[name] = transformer.fit_transform(scaled)
-        fit_notes.append(
-            f"{name} {epochs_of(transformer)} epochs, fitted in "
-            f"{time.perf_counter() - start:.0f} s"
-        )
+    learnt, fit_notes = embed(args, images, scaled)
+    features = {"raw pixels": images, **learnt}
     data = (scaled, features, args.image_backbones, y, variant)
     # One epoch a round keeps the smoke run's image hunts (D4 above all) short.
     image_epochs = {

@@ -1,7 +1,7 @@
 """Self-supervised features, transfer and the D4 backbone on real galaxies.
 
 Real SDSS galaxies (gz1_sdss_64, 4 classes), ArcsinhScaler fitted on each
-training split, 3 seeds, median (min-max). Four parts, each its own section of
+training split, 3 seeds, median (min-max). Five parts, each its own section of
 RESULTS.md (``--part``), each short enough to run alone in one sitting:
 
 ``probe``
@@ -23,12 +23,18 @@ RESULTS.md (``--part``), each short enough to run alone in one sitting:
     IsolationForest, kNN distance and Gaussian-mixture density on the
     ContrastiveTransformer's embeddings (fitted on the same normal galaxies)
     and IsolationForest on the pixels, the baseline.
+``morphology``
+    No training: MorphologyTransformer's statistics (asymmetry, concentration,
+    Gini, M20, colours, ...) of the images as observed, in a linear probe on
+    the splits of ``probe`` and in the label-free detectors of ``detect`` on
+    its splits. A minute or two.
 
 In ``probe``, ``transfer`` and ``backbone`` the classifiers have the same
 epochs and split; each row gives accuracy, macro-F1, merger recall, fit time,
 training and prediction images/s.
 
-    python benchmarks/representations.py [--part probe transfer backbone detect]
+    python benchmarks/representations.py [--part probe transfer backbone detect
+                                          morphology]
                                          [--seeds 3] [--epochs 30] [--ssl-epochs 30]
     python benchmarks/representations.py --smoke       # every part, tiny
 """
@@ -55,7 +61,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skgalaxy import ArcsinhScaler, ContrastiveTransformer, GalaxyCNNClassifier
+from skgalaxy import (
+    ArcsinhScaler,
+    ContrastiveTransformer,
+    GalaxyCNNClassifier,
+    MorphologyTransformer,
+)
 from skgalaxy.anomaly import KNeighborsDetector
 from skgalaxy.datasets import make_galaxies
 
@@ -221,15 +232,48 @@ def detect_seed(images, y, seed, args):
     scores["IsolationForest, pixels (baseline)"] = -forest.score_samples(
         S_test.reshape(len(S_test), -1)
     )
-    result = {
+    result = detection_scores(scores, is_merger)
+    result["ssl_s"] = ssl_s
+    return result, (len(S_train), len(S_test), int(is_merger.sum()))
+
+
+def detection_scores(scores, is_merger):
+    return {
         name: {
             "roc_auc": roc_auc_score(is_merger, s),
             "ap": average_precision_score(is_merger, s),
         }
         for name, s in scores.items()
     }
-    result["ssl_s"] = ssl_s
-    return result, (len(S_train), len(S_test), int(is_merger.sum()))
+
+
+def morphology_seed(images, y, seed, args):
+    """Linear probe on the probe split, label-free detection on detect's."""
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        images, y, test_size=0.2, stratify=y, random_state=seed
+    )
+    morphology = MorphologyTransformer().fit(X_tr)
+    M_tr, measure_s = timed(morphology.transform, X_tr)
+    M_te = morphology.transform(X_te)
+    probes = {
+        f"MorphologyTransformer ({M_tr.shape[1]} statistics)": probe_f1(
+            M_tr, y_tr, M_te, y_te
+        )
+    }
+    X_train, X_test, is_merger = real_split(images, y, seed)
+    scores = {
+        f"{name}, morphology statistics": s
+        for name, s in density_detectors(
+            morphology.transform(X_train), morphology.transform(X_test), seed
+        ).items()
+    }
+    result = {
+        "probes": probes,
+        "detect": detection_scores(scores, is_merger),
+        "rate": len(X_tr) / measure_s,
+    }
+    sizes = (len(X_tr), len(X_te), len(X_train), len(X_test), int(is_merger.sum()))
+    return result, sizes
 
 
 CLASSIFIER_COLUMNS = {
@@ -306,19 +350,47 @@ def backbone_body(runs, sizes, args):
     )
 
 
+DETECT_COLUMNS = {"roc_auc": ("ROC AUC", ".3f"), "ap": ("average precision", ".3f")}
+
+
+def detect_table(runs, names):
+    return markdown_table(
+        ["detector", *[c for c, _ in DETECT_COLUMNS.values()]],
+        rows_of(runs, names, DETECT_COLUMNS.items()),
+    )
+
+
 def detect_body(runs, sizes, args):
     names = [k for k in runs[0] if k != "ssl_s"]
-    columns = {"roc_auc": ("ROC AUC", ".3f"), "ap": ("average precision", ".3f")}
     return (
         f"Fitted on {sizes[0]} normal galaxies, scoring {sizes[1]} ({sizes[2]} "
         f"mergers); ContrastiveTransformer defaults with {args.ssl_epochs} epochs "
         f"(fit {ssl_time(runs)} s), embeddings "
         "standardised. Target: ROC AUC >= 0.90 (the CAE's and IsolationForest's "
         "figures on this split are in the cae_anomaly section).\n\n"
+        + detect_table(runs, names)
+    )
+
+
+def morphology_body(runs, sizes, args):
+    probes = [r["probes"] for r in runs]
+    detect = [r["detect"] for r in runs]
+    return (
+        "No training: MorphologyTransformer defaults on the images as observed "
+        f"(measured at {median_range([r['rate'] for r in runs], '.0f')} images/s)."
+        f"\n\n**Linear probe** on the splits of the probe part ({sizes[0]} "
+        f"training / {sizes[1]} test images; balanced LogisticRegression on the "
+        "standardised statistics, held-out macro-F1; the probe part's PCA rows "
+        "are on the same splits)\n\n"
         + markdown_table(
-            ["detector", *[c for c, _ in columns.values()]],
-            rows_of(runs, names, columns.items()),
+            ["features", "macro-F1"],
+            [[name, median_range([p[name] for p in probes])] for name in probes[0]],
         )
+        + "\n\n**Mergers found without labels** on the splits of the detect "
+        f"part: fitted on {sizes[2]} normal galaxies, scoring {sizes[3]} "
+        f"({sizes[4]} mergers); target ROC AUC >= 0.90 (the pixel baseline and "
+        "the contrastive rows of the same splits are in the detect part)\n\n"
+        + detect_table(detect, list(detect[0]))
     )
 
 
@@ -331,6 +403,11 @@ RUNNERS = {
     ),
     "backbone": (backbone_seed, backbone_body, "The D4 backbone against the CNN"),
     "detect": (detect_seed, detect_body, "Mergers found without labels"),
+    "morphology": (
+        morphology_seed,
+        morphology_body,
+        "Morphology statistics: linear probe and mergers found without labels",
+    ),
 }
 
 

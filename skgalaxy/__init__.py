@@ -17,6 +17,7 @@ _ESTIMATORS = {
     "FlowVAETransformer": "representation",
     "GalaxyCNNClassifier": "classification",
     "KNeighborsDetector": "anomaly",
+    "MorphologyTransformer": "morphology",
 }
 
 __all__ = [*sorted(_ESTIMATORS), "__version__"]

@@ -55,6 +55,7 @@ def test_every_public_estimator_is_checked():
         "FlowVAETransformer",
         "GalaxyCNNClassifier",
         "KNeighborsDetector",
+        "MorphologyTransformer",
     }
     unknown = set(EXPECTED_FAILED_CHECKS) - {c.__name__ for c in public_estimators()}
     assert not unknown, f"expected failures listed for unknown estimators {unknown}"
