@@ -148,3 +148,23 @@ def test_bad_input_is_refused_and_left_unchanged():
         model.transform(images[..., :1])
     with pytest.raises(ValueError, match="shape"):
         model.transform(images[:, :8])
+
+
+def test_a_hunt_runs_on_the_statistics_in_a_pipeline():
+    from conftest import TINY
+    from sklearn.pipeline import make_pipeline
+
+    data = make_galaxies(
+        80,
+        image_size=32,
+        anomalies=["satellite_trail"],
+        anomaly_fraction=0.2,
+        random_state=0,
+    )
+    labels = np.where(data.is_anomaly, "trail", "normal")
+    hunt = make_pipeline(
+        MorphologyTransformer(), TINY["ahunt"](interest={"trail": 1}, n_queries=5)
+    ).fit(data.images[~data.is_anomaly], labels[~data.is_anomaly])
+    shown = hunt[-1].query(hunt[0].transform(data.images))
+    assert len(shown) == 5 and len(set(shown)) == 5
+    assert np.isfinite(hunt.score_samples(data.images)).all()
