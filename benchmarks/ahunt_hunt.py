@@ -13,13 +13,13 @@
    Side by side every round (skgalaxy.active), every AHUNT-based method
    hunting ``interest={"merger": 1}``: AHUNT on images (plain CNN; with
    ``--image-backbones cnn d4`` also the D4-equivariant one); AHUNT on
-   FlowVAETransformer and on ContrastiveTransformer embeddings (opt-in
-   ``--features ... CAE``: CAEAnomalyDetector's bottleneck codes;
-   ``morphology``: MorphologyTransformer's asymmetry, concentration, Gini,
-   M20 and colours, measured on the images as observed; ``FlowVAE+CAE``,
-   ``FlowVAE+morphology``: both side by side; the
-   ArcsinhScaler -> transformer -> AHUNT pipeline; each transformer is
-   fitted once, without labels, on all images), with and without blending
+   FlowVAETransformer and on ContrastiveTransformer embeddings (the
+   ArcsinhScaler -> transformer -> AHUNT pipeline), and on
+   MorphologyTransformer's asymmetry, concentration, Gini, M20 and colours,
+   measured on the images as observed (opt-in ``--features ... CAE``:
+   CAEAnomalyDetector's bottleneck codes; ``FlowVAE+CAE``,
+   ``FlowVAE+morphology``: both side by side; each transformer is fitted
+   once, without labels, on all images), with and without blending
    in the unsupervised score away from the labels; the paper's baselines:
    IsolationForest on raw pixels, on each static embedding and on AHUNT's
    learnt latent space (the first image AHUNT's last hidden layer, refitted
@@ -37,9 +37,8 @@
    scores calibrated (the default) and raw.
 
     python benchmarks/ahunt_hunt.py [--seeds 3] [--vae-epochs 5] [--ssl-epochs 30]
-                                    [--features FlowVAE contrastive [CAE]
-                                     [morphology] [FlowVAE+CAE]
-                                     [FlowVAE+morphology]]
+                                    [--features FlowVAE contrastive morphology
+                                     [CAE] [FlowVAE+CAE] [FlowVAE+morphology]]
                                     [--image-backbones cnn [d4]] [--personal-size 64]
                                     [--part all|personal|hunts] [--smoke]
                                     [--set NAME=VALUE ... [--section NAME]]
@@ -527,7 +526,7 @@ def main():
         "--features",
         nargs="*",
         choices=FEATURES,
-        default=["FlowVAE", "contrastive"],
+        default=["FlowVAE", "contrastive", "morphology"],
         help="learnt embeddings to hunt on (besides raw pixels)",
     )
     parser.add_argument(
