@@ -31,7 +31,9 @@
    detector ranks mergers it has not seen: the final pool with every label
    known, each galaxy scored out-of-fold (5-fold).
 2. Personalisation on make_galaxies with two anomaly types: interest on one
-   type, then on the other; share of each type at the top of the ranking.
+   type, then on the other; share of each type at the top of the ranking,
+   hunting on the images (AHUNT's CNN) and on MorphologyTransformer's
+   statistics (AHUNT's MLP), the same seeds as the hunts.
 3. Wall time per round (query + teach), images vs embeddings.
 4. What ``contamination="auto"`` flags in the final pool, with the interest
    scores calibrated (the default) and raw.
@@ -40,6 +42,7 @@
                                     [--features FlowVAE contrastive morphology
                                      [CAE] [FlowVAE+CAE] [FlowVAE+morphology]]
                                     [--image-backbones cnn [d4]] [--personal-size 64]
+                                    [--personal-features images morphology]
                                     [--part all|personal|hunts] [--smoke]
                                     [--set NAME=VALUE ... [--section NAME]]
 
@@ -381,8 +384,13 @@ def real_table(results, n_nights):
     return rows
 
 
-def personalisation(seed, n_rounds, first_epochs, smoke, size, variant):
-    """Hunt with interest on one anomaly type, then on the other."""
+#: What the personalisation hunts on: the scaled images (AHUNT's CNN), or
+#: MorphologyTransformer's statistics of the images as observed (its MLP).
+PERSONAL_FEATURES = ("images", "morphology")
+
+
+def two_anomaly_pool(seed, smoke, size):
+    """make_galaxies normal galaxies, satellite trails and lenses, as observed."""
     n_normal, n_each = (100, 5) if smoke else (1500, 40)
     kinds = ("satellite_trail", "lens")
     parts = [
@@ -398,51 +406,87 @@ def personalisation(seed, n_rounds, first_epochs, smoke, size, variant):
             for i, kind in enumerate(kinds)
         ),
     ]
-    images = ArcsinhScaler().fit_transform(np.concatenate([p.images for p in parts]))
+    images = np.concatenate([p.images for p in parts])
     truth = np.repeat(["normal", *kinds], [n_normal, n_each, n_each]).astype(object)
+    return images, truth, kinds
+
+
+def personal_inputs(images, name):
+    if name == "morphology":
+        return MorphologyTransformer().fit_transform(images)
+    return ArcsinhScaler().fit_transform(images)
+
+
+def personal_hunts(seed, n_rounds, first_epochs, smoke, size, variant, features):
+    """Hunt with interest on one anomaly type, then on the other: the share of
+    each kind among the top of the final ranking, per input and interest."""
+    images, truth, kinds = two_anomaly_pool(seed, smoke, size)
+    n_known = int(np.sum(truth == "normal")) // 2
     y = np.full(len(truth), None, dtype=object)
-    y[: n_normal // 2] = truth[: n_normal // 2]
-    rows = []
-    for wanted, other in (kinds, kinds[::-1]):
-        det = AHUNTDetector(
-            interest={wanted: 1.0, other: 0.0},
-            n_queries=10,
-            device="cpu",
-            random_state=seed,
-            **{"max_epochs": first_epochs, **variant},
-        ).fit(images[: n_normal // 2], truth[: n_normal // 2])
-        session = HuntSession(images, det, y=y)
-        session.hunt(oracle=lambda idx: truth[idx], n_rounds=n_rounds)
-        top = truth[np.argsort(-session.anomaly_scores())[:n_each]]
-        rows.append(
-            [
-                f"interest {{{wanted}: 1, {other}: 0}}",
-                f"{np.mean(top == wanted):.2f}",
-                f"{np.mean(top == other):.2f}",
-                f"{np.mean(top == 'normal'):.2f}",
+    y[:n_known] = truth[:n_known]
+    n_top = int(np.sum(truth == kinds[0]))
+    shares = {}
+    for name in features:
+        X = personal_inputs(images, name)
+        for wanted, other in (kinds, kinds[::-1]):
+            det = AHUNTDetector(
+                interest={wanted: 1.0, other: 0.0},
+                n_queries=10,
+                device="cpu",
+                random_state=seed,
+                **{"max_epochs": first_epochs, **variant},
+            ).fit(X[:n_known], truth[:n_known])
+            session = HuntSession(X, det, y=y)
+            session.hunt(oracle=lambda idx: truth[idx], n_rounds=n_rounds)
+            top = truth[np.argsort(-session.anomaly_scores())[:n_top]]
+            shares[name, wanted, other] = [
+                np.mean(top == kind) for kind in (wanted, other, "normal")
             ]
+            print(
+                seed, name, wanted, np.round(shares[name, wanted, other], 2), flush=True
+            )
+    return shares, len(truth) - 2 * n_top, n_top
+
+
+def personalisation(seeds, n_rounds, first_epochs, smoke, size, variant, features):
+    """Median (min-max) over seeds of each hunt's shares, one row per hunt."""
+    per_seed = []
+    for seed in seeds:
+        shares, n_normal, n_each = personal_hunts(
+            seed, n_rounds, first_epochs, smoke, size, variant, features
         )
-        print(rows[-1], flush=True)
+        per_seed.append(shares)
+    rows = []
+    for name, wanted, other in per_seed[0]:
+        values = np.array([shares[name, wanted, other] for shares in per_seed])
+        rows.append(
+            [name, f"interest {{{wanted}: 1, {other}: 0}}"]
+            + [median_range(column, ".2f") for column in values.T]
+        )
     return rows, n_normal, n_each
 
 
-def personal_section(rows, n_normal, n_each, rounds, size):
+def personal_section(rows, n_normal, n_each, rounds, size, seeds):
     return (
         f"**Personalisation** (make_galaxies {size}x{size}: {n_normal} normal, "
-        f"{n_each} satellite trails, {n_each} lenses; AHUNT on images, {rounds} "
-        f"rounds of 10 queries; share of each kind among the top {n_each} of the "
-        "final ranking):\n\n"
-        + markdown_table(["interest", "wanted kind", "other kind", "normal"], rows)
+        f"{n_each} satellite trails, {n_each} lenses, half of the normal ones "
+        f"labelled at the start; AHUNT on the images (its CNN) or on "
+        f"MorphologyTransformer's statistics (its MLP), {rounds} rounds of 10 "
+        f"queries; share of each kind among the top {n_each} of the final "
+        f"ranking, median (min-max) over seeds {seeds}):\n\n"
+        + markdown_table(
+            ["input", "interest", "wanted kind", "other kind", "normal"], rows
+        )
     )
 
 
-def personalisation_only(first_epochs, rounds, smoke, size, variant, section):
+def personalisation_only(args, seeds, first_epochs, rounds, size, variant, section):
     rows, n_normal, n_each = personalisation(
-        0, rounds, first_epochs, smoke, size, variant
+        seeds, rounds, first_epochs, args.smoke, size, variant, args.personal_features
     )
-    body = personal_section(rows, n_normal, n_each, rounds, size)
+    body = personal_section(rows, n_normal, n_each, rounds, size, seeds)
     print(body)
-    if not smoke:
+    if not args.smoke:
         title = f"AHUNTDetector{described(variant)}: personalisation"
         record(section or "ahunt_personalisation", title, body)
 
@@ -538,6 +582,13 @@ def main():
         "at its default filters)",
     )
     parser.add_argument("--personal-rounds", type=int, default=8)
+    parser.add_argument(
+        "--personal-features",
+        nargs="+",
+        choices=PERSONAL_FEATURES,
+        default=list(PERSONAL_FEATURES),
+        help="what the personalisation hunts on",
+    )
     # At 32 px a lens ring lies on its galaxy's light (anomaly_visibility: 38 %
     # of its light outshines the galaxy, against 68 % at 64 px).
     parser.add_argument("--personal-size", type=int, default=64, help="pixels")
@@ -581,9 +632,10 @@ def main():
 
     if args.part == "personal":
         return personalisation_only(
+            args,
+            seeds,
             first_epochs,
             rounds,
-            args.smoke,
             32 if args.smoke else args.personal_size,
             variant,
             args.section or ("ahunt_personalisation_variant" if variant else None),
@@ -646,9 +698,17 @@ def main():
     personal = ""
     if args.part == "all":
         personal_rows, n_normal, n_each = personalisation(
-            0, rounds, first_epochs, args.smoke, size, variant
+            seeds,
+            rounds,
+            first_epochs,
+            args.smoke,
+            size,
+            variant,
+            args.personal_features,
         )
-        personal = personal_section(personal_rows, n_normal, n_each, rounds, size)
+        personal = personal_section(
+            personal_rows, n_normal, n_each, rounds, size, seeds
+        )
     time_rows = [
         [name, median_range([t[name] for t in all_timings], ".2f")]
         for name in all_timings[0]
