@@ -197,6 +197,7 @@ def _measure(images, threshold):
         width,
     )
     positive = np.maximum(inside, 0.0)
+    centroids = _centroids(positive)
     r20, r50, r80 = (_radius_holding(positive, radius, q) for q in (0.2, 0.5, 0.8))
     outer = np.where(radius > r50[:, None, None], inside, 0.0)
     mask = segment.astype(np.float64)
@@ -206,11 +207,11 @@ def _measure(images, threshold):
         _rotation_difference(mask, rolls),
         5 * np.log10(r80 / r20),
         _gini(inside, segment),
-        _m20(positive),
+        _m20(positive, centroids),
         np.maximum(inside - np.where(segment, smooth, 0.0), 0).sum(axis=(1, 2))
         / (np.abs(inside).sum(axis=(1, 2)) + _TINY),
         _second_peak(smooth, segment),
-        _ellipticity(positive),
+        _ellipticity(positive, centroids),
         np.log10(r50),
     ]
     return np.c_[statistics, _colours(images, segment, border)]
@@ -322,6 +323,7 @@ def _gini(inside, segment):
 
 
 def _centroids(flux):
+    """Flux-weighted (row, column) centre of each image."""
     height, width = flux.shape[1:]
     yy, xx = np.mgrid[0:height, 0:width]
     total = flux.sum(axis=(1, 2)) + _TINY
@@ -330,10 +332,10 @@ def _centroids(flux):
     ]
 
 
-def _m20(flux):
+def _m20(flux, centroids):
     """log10 of the brightest 20 %'s second moment over the total one."""
     n, height, width = flux.shape
-    moment = flux * _radii(_centroids(flux), height, width) ** 2
+    moment = flux * _radii(centroids, height, width) ** 2
     flat = flux.reshape(n, -1)
     brightest = -np.sort(-flat, axis=1)
     held = np.cumsum(brightest, axis=1)
@@ -361,13 +363,12 @@ def _second_peak(smooth, segment):
     return np.clip(second / np.maximum(top, _TINY), 0.0, 1.0)
 
 
-def _ellipticity(flux):
-    """``1 - b/a`` of the flux's second moments."""
+def _ellipticity(flux, centroids):
+    """``1 - b/a`` of the flux's second moments about ``centroids``."""
     height, width = flux.shape[1:]
-    centres = _centroids(flux)
     yy, xx = np.mgrid[0:height, 0:width]
-    dy = yy[None] - centres[:, 0, None, None]
-    dx = xx[None] - centres[:, 1, None, None]
+    dy = yy[None] - centroids[:, 0, None, None]
+    dx = xx[None] - centroids[:, 1, None, None]
     total = flux.sum(axis=(1, 2)) + _TINY
     myy, mxx, mxy = (
         (flux * a * b).sum(axis=(1, 2)) / total
