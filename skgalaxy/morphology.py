@@ -292,12 +292,15 @@ def _rotation_difference(array, rolls):
     return np.abs(array - turned).sum(axis=(1, 2)) / total
 
 
+def _offsets(centres, height, width):
+    """Row and column offsets of every pixel from each image's centre."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    return yy[None] - centres[:, 0, None, None], xx[None] - centres[:, 1, None, None]
+
+
 def _radii(centres, height, width):
     """Distance of every pixel to each image's centre, at least half a pixel."""
-    yy, xx = np.mgrid[0:height, 0:width]
-    dy = yy[None] - centres[:, 0, None, None]
-    dx = xx[None] - centres[:, 1, None, None]
-    return np.maximum(np.hypot(dy, dx), 0.5)
+    return np.maximum(np.hypot(*_offsets(centres, height, width)), 0.5)
 
 
 def _radius_holding(flux, radius, fraction):
@@ -365,10 +368,7 @@ def _second_peak(smooth, segment):
 
 def _ellipticity(flux, centroids):
     """``1 - b/a`` of the flux's second moments about ``centroids``."""
-    height, width = flux.shape[1:]
-    yy, xx = np.mgrid[0:height, 0:width]
-    dy = yy[None] - centroids[:, 0, None, None]
-    dx = xx[None] - centroids[:, 1, None, None]
+    dy, dx = _offsets(centroids, *flux.shape[1:])
     total = flux.sum(axis=(1, 2)) + _TINY
     myy, mxx, mxy = (
         (flux * a * b).sum(axis=(1, 2)) / total
