@@ -158,6 +158,21 @@ def test_the_blended_score_finds_a_kind_the_classifier_alone_misses(blobs):
     assert found["neighbours"][1] >= 5 and found["none"][1] <= 1, found
 
 
+def test_far_from_the_labels_the_unsupervised_odds_are_at_most_even(blobs):
+    """The blend lifts a score ``p`` at most to ``1 - (1 - p) / 2``: an
+    isolated trail never outranks a sample the classifier finds likely wanted.
+    Both detectors train the same network (same seed), so ``p`` is shared."""
+    X, _, truth = blobs
+    params = dict(interest={"merger": 1.0}, calibrate=False)
+    blended = _taught(blobs, **params).anomaly_score(X)
+    alone = _taught(blobs, blend="none", **params).anomaly_score(X)
+    np.testing.assert_array_less(blended, 1 - (1 - alone) / 2 + 1e-12)
+    trails = truth == "trail"
+    assert np.max(blended[trails] - alone[trails]) > 0.3  # the cap is reached
+    mergers = np.sort(blended[truth == "merger"])
+    assert np.sum(blended[~(truth == "merger")] > mergers[-10]) == 0
+
+
 def test_query_budget_is_split_by_interest(blobs):
     X, _, truth = blobs
     det = _taught(blobs, interest={"merger": 3, "trail": 1}, n_queries=8)

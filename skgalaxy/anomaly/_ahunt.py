@@ -45,6 +45,10 @@ __all__ = ["AHUNTDetector"]
 #: that counts as even odds of an anomaly where no label is near.
 EVEN_ODDS_QUANTILE = 0.95
 
+#: The most the unsupervised score adds far from every label: even odds, so
+#: an isolated sample never outranks one the classifier finds likely wanted.
+FAR_ODDS_CAP = 0.5
+
 #: Held-out (score, label) pairs kept for calibration: the latest rounds' queries.
 CALIBRATION_PAIRS = 500
 
@@ -270,11 +274,13 @@ class AHUNTDetector(
         far from every label and the unsupervised start finds it anomalous:
         ``1 - (1 - p) * (1 - (1 - w) * u)``, with ``u`` the odds of the
         unsupervised score (its quantile among ``fit``'s samples, even odds at
-        the 95th percentile) and ``w = exp(-d / s)`` for the distance ``d`` to
-        the nearest labelled sample in the classifier's embedding and the
-        spacing ``s`` of the labels of its class. Near the labels the user
-        is trusted, far from them the unsupervised score. ``"none"``: the
-        classifier alone (the original AHUNT).
+        the 95th percentile; capped at even odds: far from the labels, an
+        isolated sample is at most as likely wanted as not) and ``w = exp(-d
+        / s)`` for the distance ``d`` to the nearest labelled sample in the
+        classifier's embedding and the spacing ``s`` of the labels of its
+        class. Near the labels the user is trusted, far from them the
+        unsupervised score. ``"none"``: the classifier alone (the original
+        AHUNT).
     calibrate : bool, default=True
         Calibrate the interest score on held-out labels: each
         :meth:`teach` records the scores that its newly labelled samples had
@@ -797,15 +803,18 @@ class AHUNTDetector(
         fill what the classifier leaves, the more so the farther the sample
         is from the labels: ``weight = exp(-d / s)`` for the distance ``d``
         to the nearest labelled sample and ``s`` the spacing of the labelled
-        samples of its class (see ``blend``). Without blending, ``weight`` is
-        1.
+        samples of its class (see ``blend``). The odds ``u`` are capped at
+        ``FAR_ODDS_CAP``: uncapped, the most isolated samples outranked the
+        labelled kind on features where the classifier ranks well (see the
+        user guide). Without blending, ``weight`` is 1.
         """
         proba, embedding = self._proba(X_t, with_embedding=True)
         if self.blend == "none" or self.reference_ is None or not len(self.reference_):
             return proba, np.ones(len(proba)), np.zeros(len(proba))
         distance, nearest = _nearest(embedding, self.reference_)
         weight = np.exp(-distance / self.scale_[self.reference_labels_[nearest]])
-        return proba, weight, self._unsupervised_quantile(X_t)
+        unsupervised = np.minimum(self._unsupervised_quantile(X_t), FAR_ODDS_CAP)
+        return proba, weight, unsupervised
 
     def _unsupervised_scores(self, X_t):
         """The unsupervised start's anomaly scores (higher = more anomalous)."""
