@@ -19,8 +19,9 @@
    measured on the images as observed (opt-in ``--features ... CAE``:
    CAEAnomalyDetector's bottleneck codes; ``FlowVAE+CAE``,
    ``FlowVAE+morphology``: both side by side; each transformer is fitted
-   once, without labels, on all images), with and without blending
-   in the unsupervised score away from the labels; the paper's baselines:
+   once, without labels, on all images, seeded by ``--embedding-seed``), with
+   and without blending in the unsupervised score away from the labels; the
+   paper's baselines:
    IsolationForest on raw pixels, on each static embedding and on AHUNT's
    learnt latent space (the first image AHUNT's last hidden layer, refitted
    each round); the mean distance to the 20 nearest neighbours
@@ -39,6 +40,7 @@
    scores calibrated (the default) and raw.
 
     python benchmarks/ahunt_hunt.py [--seeds 3] [--vae-epochs 5] [--ssl-epochs 30]
+                                    [--embedding-seed 0]
                                     [--features FlowVAE contrastive morphology
                                      [CAE] [FlowVAE+CAE] [FlowVAE+morphology]]
                                     [--image-backbones cnn [d4]] [--personal-size 64]
@@ -514,15 +516,15 @@ def embedders(args):
     )
     return {
         "FlowVAE": lambda: FlowVAETransformer(
-            max_epochs=vae_epochs, random_state=0, device="cpu"
+            max_epochs=vae_epochs, random_state=args.embedding_seed, device="cpu"
         ),
         "contrastive": lambda: ContrastiveTransformer(
-            max_epochs=ssl_epochs, random_state=0, device="cpu"
+            max_epochs=ssl_epochs, random_state=args.embedding_seed, device="cpu"
         ),
         # The autoencoder's bottleneck codes (its transform), its default epochs.
         "CAE": lambda: CAEAnomalyDetector(
             max_epochs=1 if args.smoke else CAEAnomalyDetector().max_epochs,
-            random_state=0,
+            random_state=args.embedding_seed,
             device="cpu",
         ),
         # Measured on the images as observed, not on the arcsinh-scaled ones.
@@ -565,6 +567,12 @@ def main():
     parser.add_argument("--vae-epochs", type=int, default=5)
     parser.add_argument(
         "--ssl-epochs", type=int, default=ContrastiveTransformer().max_epochs
+    )
+    parser.add_argument(
+        "--embedding-seed",
+        type=int,
+        default=0,
+        help="random_state of the learnt transformers, each fitted once",
     )
     parser.add_argument(
         "--features",
