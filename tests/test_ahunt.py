@@ -168,7 +168,7 @@ def test_far_from_the_labels_the_unsupervised_odds_are_at_most_even(blobs):
     alone = _taught(blobs, blend="none", **params).anomaly_score(X)
     np.testing.assert_array_less(blended, 1 - (1 - alone) / 2 + 1e-12)
     trails = truth == "trail"
-    assert np.max(blended[trails] - alone[trails]) > 0.3  # the cap is reached
+    assert np.max(blended[trails] - alone[trails]) > 0.3  # isolated trails are lifted
     mergers = np.sort(blended[truth == "merger"])
     assert np.sum(blended[~(truth == "merger")] > mergers[-10]) == 0
 
