@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +51,33 @@ def commit():
     return head + ("+changes" if dirty else "")
 
 
+def matmul_peak(size=2048, repeats=10):
+    """Dense float32 matmul FLOP/s: the machine's speed, measured, not its name."""
+    a, b = torch.rand(size, size), torch.rand(size, size)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+def cpu_model():
+    """The CPU's model name from ``/proc/cpuinfo``, or the platform's guess."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine():
+    # Two machines can share a CPU model name and differ 2-3x in speed: the
+    # matmul rate, measured when the section is written, tells them apart.
     return (
-        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
+        f"{os.cpu_count()} CPU cores ({cpu_model()}, dense matmul "
+        f"{matmul_peak() / 1e9:.0f} GFLOP/s), "
         f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
         f"Python {platform.python_version()}"
     )

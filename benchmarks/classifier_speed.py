@@ -21,7 +21,7 @@ import statistics
 import time
 
 import torch
-from _report import markdown_table, median_range, record
+from _report import markdown_table, matmul_peak, median_range, record
 
 from skgalaxy import ArcsinhScaler, GalaxyCNNClassifier
 from skgalaxy._base import TrainingNet, batch_loader, make_net
@@ -151,15 +151,6 @@ def forward_flops(module, shape):
     for h in handles:
         h.remove()
     return sum(flops)
-
-
-def matmul_peak(size=2048, repeats=10):
-    a, b = torch.rand(size, size), torch.rand(size, size)
-    a @ b
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
 def main():
