@@ -94,7 +94,7 @@ def elbo_parts(vae, X_test, epoch_s):
 ELBO_COLUMNS = {
     "elbo": ("mean ELBO (nats)", ".0f"),
     "bits": ("bits/dim", ".4f"),
-    "log_likelihood": ("log p(x | posterior mean)", ".0f"),
+    "log_likelihood": ("log p(x given the posterior mean)", ".0f"),
     "kl": ("KL at the posterior mean", ".1f"),
     "log_var": ("mean posterior log-variance", ".2f"),
     "epoch_s": ("fit s/epoch", ".1f"),
