@@ -35,6 +35,7 @@ from ._images import ImageInputMixin
 from .nn.augment import dihedral, dihedral_transforms
 from .nn.classifier import GalaxyCNN, LogitAdjustedCrossEntropy
 from .nn.equivariant import D4CNN
+from .nn.functional import POOLED_REGIONS
 
 __all__ = ["GalaxyCNNClassifier"]
 
@@ -108,6 +109,11 @@ class GalaxyCNNClassifier(
         Side of the square convolution kernels.
     convs_per_block : int, default=1
         Conv -> BatchNorm -> ReLU layers before each max-pool (``"cnn"``).
+    pooling : {"mean", "centre"}, default="mean"
+        How the last conv maps reach the dense layer: "mean" averages them
+        over the image; "centre" also over its central half and concatenates
+        both (cutouts are centred on their galaxy; the second mean keeps how
+        concentrated each feature is). Both keep the "d4" backbone invariant.
     encoder : ContrastiveTransformer, FrozenEstimator of one, or None, \
             default=None
         A fitted :class:`~skgalaxy.representation.ContrastiveTransformer`
@@ -225,6 +231,7 @@ class GalaxyCNNClassifier(
     _parameter_constraints = {
         **TORCH_PARAMETER_CONSTRAINTS,
         "backbone": [StrOptions({"cnn", "d4"})],
+        "pooling": [StrOptions(set(POOLED_REGIONS))],
         "filters": [tuple, list, None],
         "encoder": [HasMethods(["transform"]), None],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
@@ -252,6 +259,7 @@ class GalaxyCNNClassifier(
         filters=None,
         kernel_size=3,
         convs_per_block=1,
+        pooling="mean",
         encoder=None,
         dense_units=128,
         dropout=0.3,
@@ -281,6 +289,7 @@ class GalaxyCNNClassifier(
         self.filters = filters
         self.kernel_size = kernel_size
         self.convs_per_block = convs_per_block
+        self.pooling = pooling
         self.encoder = encoder
         self.dense_units = dense_units
         self.dropout = dropout
@@ -348,6 +357,7 @@ class GalaxyCNNClassifier(
             "n_classes": len(self.classes_),
             "filters": self._filters(),
             "kernel_size": self.kernel_size,
+            "pooling": self.pooling,
             "dense_units": self.dense_units,
             "dropout": self.dropout,
             "augment": self.augment,

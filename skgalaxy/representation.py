@@ -27,6 +27,7 @@ from ._base import (
 from ._images import ImageInputMixin
 from .nn import rng
 from .nn.contrastive import ContrastiveNet, nt_xent, vicreg
+from .nn.functional import POOLED_REGIONS
 from .nn.vae import FLOWS, FlowVAE
 
 __all__ = ["ContrastiveTransformer", "FlowVAETransformer"]
@@ -415,6 +416,12 @@ class ContrastiveTransformer(
         Channels of the conv blocks (per group element for "d4"). None:
         (32, 64, 128) for "cnn", (8, 16, 32) for "d4"; the same as the
         classifier's, so that it can start from this encoder.
+    pooling : {"centre", "mean"}, default="centre"
+        How the encoder's last maps become the representation: "centre"
+        concatenates their mean over the whole image and over its central
+        half (cutouts are centred on their galaxy; the second mean keeps how
+        concentrated each feature is), "mean" keeps the first only. Both
+        regions are symmetric, so the "d4" encoder stays invariant.
     projection : int, default=64
         Width of the projection head the loss sees (not returned).
     loss : {"simclr", "vicreg"}, default="simclr"
@@ -484,13 +491,14 @@ class ContrastiveTransformer(
     >>> ssl = ContrastiveTransformer(filters=(8, 16), max_epochs=2,
     ...                              batch_size=16, random_state=0).fit(X)
     >>> ssl.transform(X).shape
-    (40, 16)
+    (40, 32)
     """
 
     _parameter_constraints = {
         **TORCH_PARAMETER_CONSTRAINTS,
         "backbone": [StrOptions({"cnn", "d4"})],
         "filters": [tuple, list, None],
+        "pooling": [StrOptions(set(POOLED_REGIONS))],
         "projection": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"simclr", "vicreg"})],
         "temperature": [Interval(Real, 0, None, closed="neither")],
@@ -505,6 +513,7 @@ class ContrastiveTransformer(
         self,
         backbone="cnn",
         filters=None,
+        pooling="centre",
         projection=64,
         loss="simclr",
         temperature=0.2,
@@ -524,6 +533,7 @@ class ContrastiveTransformer(
     ):
         self.backbone = backbone
         self.filters = filters
+        self.pooling = pooling
         self.projection = projection
         self.loss = loss
         self.temperature = temperature
@@ -567,6 +577,7 @@ class ContrastiveTransformer(
                 "module__in_channels": self.image_shape_[-1],
                 "module__backbone": self.backbone,
                 "module__filters": self._filters(),
+                "module__pooling": self.pooling,
                 "module__projection": self.projection,
                 "module__views": views,
             },
@@ -604,8 +615,10 @@ class ContrastiveTransformer(
 
         Returns
         -------
-        features : ndarray of shape (n_samples, filters[-1]), float32
-            The representation of each image.
+        features : ndarray of shape (n_samples, n_features_out), float32
+            The representation of each image: ``2 * filters[-1]`` values
+            with ``pooling="centre"`` (the whole image's means first), else
+            ``filters[-1]``.
         """
         check_is_fitted(self)
         X_t = self._image_batches(X, reset=False)
@@ -613,7 +626,7 @@ class ContrastiveTransformer(
 
     @property
     def _n_features_out(self):
-        return self._filters()[-1]
+        return POOLED_REGIONS[self.pooling] * self._filters()[-1]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

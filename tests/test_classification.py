@@ -208,6 +208,8 @@ def test_bad_inputs(fitted, galaxies):
         TINY["clf"]().fit(X, np.full(len(X), "spiral"))
     with pytest.raises(ValueError, match="optimizer"):
         GalaxyCNNClassifier(optimizer="rmsprop").fit(X, y)
+    with pytest.raises(ValueError, match="pooling"):
+        GalaxyCNNClassifier(pooling="max").fit(X, y)
     assert np.isnan(bad[0, 0, 0, 0])  # the caller's array is left as it was
 
 
@@ -252,12 +254,15 @@ def test_hyper_parameters_reach_the_network(galaxies):
         max_shift=1,
         optimizer="adam",
         class_weight="balanced",
+        pooling="centre",
     ).fit(X, y)
     module = clf.net_.module_
     convs = [m for m in module.features.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == 4 and convs[0].kernel_size == (5, 5)
     assert [c.out_channels for c in convs] == [8, 8, 16, 16]
     assert module.head[0].p == 0.4 and module.head[1].in_features == 16
+    # The whole image's mean and the centre's of each of the 16 last maps.
+    assert module.embedding[1].in_features == 32
     assert module.augment.noise == 0.3 and module.augment.max_shift == 1
     assert clf.net_.criterion_.label_smoothing == 0.2
     assert clf.net_.criterion_.weight is not None

@@ -26,7 +26,7 @@ def fitted(data):
 def test_features_names_and_learning(fitted, data):
     X, _ = data
     Z = fitted.transform(X)
-    assert Z.shape == (96, 16) and Z.dtype == np.float32
+    assert Z.shape == (96, 32) and Z.dtype == np.float32
     assert list(fitted.get_feature_names_out()[:2]) == [
         "contrastivetransformer0",
         "contrastivetransformer1",
@@ -34,6 +34,23 @@ def test_features_names_and_learning(fitted, data):
     losses = fitted.net_.history[:, "train_loss"]
     assert losses[-1] < losses[0]  # it learns to match the views
     assert not fitted.net_.module_.training
+
+
+def test_the_features_are_the_whole_images_and_the_centres_means(fitted, data):
+    X, _ = data
+    Z = fitted.transform(X[:8])
+    module = fitted.net_.module_
+    with torch.no_grad():
+        images = torch.as_tensor(X[:8] / 255.0, dtype=torch.float32)
+        maps = module.encoder.features(images.permute(0, 3, 1, 2)).numpy()
+    assert maps.shape[1:] == (16, 8, 8)
+    np.testing.assert_allclose(Z[:, :16], maps.mean(axis=(2, 3)), atol=1e-5)
+    np.testing.assert_allclose(
+        Z[:, 16:], maps[..., 2:6, 2:6].mean(axis=(2, 3)), atol=1e-5
+    )
+    plain = ContrastiveTransformer(**{**SMALL, "pooling": "mean", "max_epochs": 1})
+    assert plain.fit(X).transform(X).shape == (96, 16)
+    assert plain.get_feature_names_out().shape == (16,)
 
 
 def test_same_seed_same_features_and_the_global_rng_untouched(fitted, data):
@@ -92,6 +109,8 @@ def test_bad_inputs(data):
         ContrastiveTransformer(zoom=2.0).fit(X)
     with pytest.raises(ValueError, match="filters"):
         ContrastiveTransformer(filters=(0,)).fit(X)
+    with pytest.raises(ValueError, match="pooling"):
+        ContrastiveTransformer(pooling="max").fit(X)
     bad = X.astype(np.float32)
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):

@@ -76,6 +76,23 @@ def test_backbone_halves_the_size_per_block_and_cnn_shapes():
     assert model(torch.rand(2, 7, 1, 1)[:, :3]).shape == (2, 5)  # 1x1 images pass
 
 
+def test_pool_maps_means_over_the_whole_image_and_its_central_half():
+    from skgalaxy.nn.functional import pool_maps
+
+    maps = torch.zeros(1, 2, 8, 8)
+    maps[0, 0, 2:6, 2:6] = 1.0  # the central half: rows and columns 2 to 5
+    maps[0, 1, 0, 0] = 64.0  # a corner, outside it
+    torch.testing.assert_close(pool_maps(maps), torch.tensor([[0.25, 1.0]]))
+    torch.testing.assert_close(
+        pool_maps(maps, "centre"), torch.tensor([[0.25, 1.0, 1.0, 0.0]])
+    )
+    odd = torch.zeros(1, 1, 7, 7)
+    odd[0, 0, 1:6, 1:6] = 2.0  # 7 // 4 = 1 row and column cut from each side
+    torch.testing.assert_close(pool_maps(odd, "centre"), torch.tensor([[50 / 49, 2.0]]))
+    single = torch.full((1, 1, 1, 1), 3.0)
+    torch.testing.assert_close(pool_maps(single, "centre"), torch.tensor([[3.0, 3.0]]))
+
+
 def test_d4_group_table_is_a_group():
     from skgalaxy.nn.equivariant import group_table
 
@@ -107,14 +124,16 @@ def test_d4_layers_are_equivariant_and_the_embedding_exactly_invariant():
             for g in range(8):
                 expected = dihedral(maps[:, :, product[inverse[a], g]], a)
                 torch.testing.assert_close(turned[:, :, g], expected, atol=1e-5, rtol=0)
-    model = D4CNN(3, 4, filters=(4, 8, 8), dense_units=16).eval()
-    images = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        embedding = model.embed(images)
-        for k in range(8):  # no test-time augmentation anywhere
-            torch.testing.assert_close(
-                model.embed(dihedral(images, k)), embedding, atol=1e-5, rtol=0
-            )
+    # 64 px: 8x8 last maps, 56 px: 7x7 (an odd centre region).
+    for pooling, size in (("mean", 64), ("centre", 64), ("centre", 56)):
+        model = D4CNN(3, 4, filters=(4, 8, 8), pooling=pooling, dense_units=16)
+        images = torch.randn(2, 3, size, size)
+        with torch.no_grad():
+            embedding = model.eval().embed(images)
+            for k in range(8):  # no test-time augmentation anywhere
+                torch.testing.assert_close(
+                    model.embed(dihedral(images, k)), embedding, atol=1e-5, rtol=0
+                )
     plain = GalaxyCNN(3, 4, augment=False).eval()
     with torch.no_grad():
         assert not torch.allclose(

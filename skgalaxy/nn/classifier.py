@@ -5,11 +5,12 @@ from torch import nn
 
 from .augment import Augment
 from .blocks import conv_backbone
+from .functional import POOLED_REGIONS, pool_maps
 from .rng import Dropout, generator
 
 
 class GalaxyCNN(nn.Module):
-    """Small CNN: conv blocks, global average pooling, a dense embedding layer.
+    """Small CNN: conv blocks, pooling over the image, a dense embedding layer.
 
     Parameters
     ----------
@@ -19,6 +20,8 @@ class GalaxyCNN(nn.Module):
         Output channels of the conv blocks.
     kernel_size : int
     convs_per_block : int
+    pooling : {"mean", "centre"}
+        Pooling over the image, as :func:`~skgalaxy.nn.functional.pool_maps`.
     dense_units : int
         Width of the embedding layer.
     dropout : float
@@ -43,6 +46,7 @@ class GalaxyCNN(nn.Module):
         filters=(32, 64, 128),
         kernel_size=3,
         convs_per_block=1,
+        pooling="mean",
         dense_units=128,
         dropout=0.3,
         augment=True,
@@ -56,11 +60,10 @@ class GalaxyCNN(nn.Module):
         self.features = conv_backbone(
             in_channels, filters, kernel_size, convs_per_block
         )
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.pooling = pooling
         self.embedding = nn.Sequential(
-            nn.Flatten(),
             Dropout(dropout),
-            nn.Linear(filters[-1], dense_units),
+            nn.Linear(POOLED_REGIONS[pooling] * filters[-1], dense_units),
             nn.ReLU(inplace=True),
         )
         self.head = nn.Sequential(Dropout(dropout), nn.Linear(dense_units, n_classes))
@@ -75,7 +78,7 @@ class GalaxyCNN(nn.Module):
     def embed(self, x):
         """The penultimate representation (after the dense layer's ReLU)."""
         x = self.augment(x).contiguous(memory_format=self._memory_format())
-        return self.embedding(self.pool(self.features(x)))
+        return self.embedding(pool_maps(self.features(x), self.pooling))
 
     def forward(self, x):
         return self.head(self.embed(x))

@@ -20,7 +20,7 @@ from torch import nn
 from .augment import dihedral_transforms, random_dihedral, random_shift
 from .blocks import conv_backbone
 from .equivariant import D4CNN
-from .functional import gaussian_blur
+from .functional import POOLED_REGIONS, gaussian_blur, pool_maps
 from .rng import rand, randn
 
 __all__ = ["ContrastiveNet", "GalaxyViews", "PooledCNN", "nt_xent", "vicreg"]
@@ -106,14 +106,15 @@ def vicreg(z1, z2, invariance=25.0, variance=25.0, covariance=1.0):
 
 
 class PooledCNN(nn.Module):
-    """Conv blocks (``features``, as in the classifier) and global average pooling."""
+    """Conv blocks (``features``, as in the classifier) pooled over the image."""
 
-    def __init__(self, in_channels, filters):
+    def __init__(self, in_channels, filters, pooling="mean"):
         super().__init__()
         self.features = conv_backbone(in_channels, filters)
+        self.pooling = pooling
 
     def invariant_features(self, x):
-        return self.features(x).mean(dim=(2, 3))
+        return pool_maps(self.features(x), self.pooling)
 
 
 class ContrastiveNet(nn.Module):
@@ -127,6 +128,9 @@ class ContrastiveNet(nn.Module):
     in_channels : int
     backbone : {"cnn", "d4"}
     filters : sequence of int
+    pooling : {"mean", "centre"}
+        Pooling of the encoder's maps, as
+        :func:`~skgalaxy.nn.functional.pool_maps`.
     projection : int
         Width of the projection head's output.
     views : dict
@@ -138,6 +142,7 @@ class ContrastiveNet(nn.Module):
         in_channels=3,
         backbone="cnn",
         filters=(32, 64, 128),
+        pooling="mean",
         projection=64,
         views=None,
     ):
@@ -145,14 +150,16 @@ class ContrastiveNet(nn.Module):
         views = dict(views or {})
         if backbone == "d4":
             views.setdefault("dihedral", False)
-            self.encoder = D4CNN(in_channels, 1, filters, augment=False)
+            self.encoder = D4CNN(
+                in_channels, 1, filters, pooling=pooling, augment=False
+            )
             # Only the convolutions are trained; the classifier head is unused.
             self.encoder.embedding = self.encoder.head = nn.Identity()
         else:
-            self.encoder = PooledCNN(in_channels, filters)
+            self.encoder = PooledCNN(in_channels, filters, pooling)
             self.encoder.to(memory_format=torch.channels_last)
         self.views = GalaxyViews(**views)
-        width = filters[-1]
+        width = POOLED_REGIONS[pooling] * filters[-1]
         self.projector = nn.Sequential(
             nn.Linear(width, 2 * width),
             nn.BatchNorm1d(2 * width),

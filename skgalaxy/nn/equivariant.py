@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from .augment import Augment, dihedral
+from .functional import POOLED_REGIONS, pool_maps
 from .rng import Dropout
 
 __all__ = ["D4CNN", "D4Conv", "D4Lift", "group_table"]
@@ -152,10 +153,10 @@ class D4CNN(nn.Module):
 
     Lifting convolution, then group convolutions, each followed by
     BatchNorm (shared over the group), ReLU and a 2x2 max-pool; then the
-    maximum over the eight group elements and the mean over the image, which
-    is invariant to the eight transforms; then a dense embedding layer and
-    the head. The same interface as :class:`~skgalaxy.nn.classifier.GalaxyCNN`
-    (``embed``, ``head``).
+    maximum over the eight group elements and the mean over the image (and
+    its centre, with ``pooling="centre"``), which is invariant to the eight
+    transforms; then a dense embedding layer and the head. The same interface
+    as :class:`~skgalaxy.nn.classifier.GalaxyCNN` (``embed``, ``head``).
 
     Parameters
     ----------
@@ -165,6 +166,9 @@ class D4CNN(nn.Module):
         Channels per group element of each block (the feature maps hold 8
         times as many).
     kernel_size : int
+    pooling : {"mean", "centre"}
+        Pooling over the image after the maximum over the group, as
+        :func:`~skgalaxy.nn.functional.pool_maps`.
     dense_units : int
         Width of the embedding layer.
     dropout : float
@@ -184,6 +188,7 @@ class D4CNN(nn.Module):
         n_classes=10,
         filters=(8, 16, 32),
         kernel_size=3,
+        pooling="mean",
         dense_units=128,
         dropout=0.3,
         augment=True,
@@ -201,8 +206,11 @@ class D4CNN(nn.Module):
         for c_in, c_out in zip(filters[:-1], filters[1:]):
             blocks.append(_block(D4Conv(c_in, c_out, kernel_size), c_out))
         self.features = nn.Sequential(*blocks)
+        self.pooling = pooling
         self.embedding = nn.Sequential(
-            Dropout(dropout), nn.Linear(filters[-1], dense_units), nn.ReLU(inplace=True)
+            Dropout(dropout),
+            nn.Linear(POOLED_REGIONS[pooling] * filters[-1], dense_units),
+            nn.ReLU(inplace=True),
         )
         self.head = nn.Sequential(Dropout(dropout), nn.Linear(dense_units, n_classes))
         # A flag, not the format object: torch.memory_format pickles by a
@@ -217,8 +225,8 @@ class D4CNN(nn.Module):
         x = self.augment(x).contiguous(memory_format=self._memory_format())
         maps = self.features(x)
         n, channels, height, width = maps.shape
-        grouped = maps.reshape(n, channels // ORDER, ORDER, height * width)
-        return grouped.amax(dim=2).mean(dim=2)
+        grouped = maps.reshape(n, channels // ORDER, ORDER, height, width)
+        return pool_maps(grouped.amax(dim=2), self.pooling)
 
     def embed(self, x):
         """The penultimate representation (after the dense layer's ReLU)."""

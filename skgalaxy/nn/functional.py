@@ -1,4 +1,4 @@
-"""Small tensor functions used by the score computations."""
+"""Small tensor functions shared by the networks and the score computations."""
 
 import math
 
@@ -31,3 +31,25 @@ def gaussian_blur(x, sigma):
     cols = kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
     x = torch.nn.functional.conv2d(x, rows, padding=(radius, 0), groups=channels)
     return torch.nn.functional.conv2d(x, cols, padding=(0, radius), groups=channels)
+
+
+POOLED_REGIONS = {"mean": 1, "centre": 2}
+
+
+def pool_maps(maps, pooling="mean"):
+    """Pool NCHW feature maps over the image into one vector per image.
+
+    ``"mean"``: the mean over the whole image, shape (N, C). ``"centre"``:
+    that mean and the mean over the image's central half (a quarter of the
+    height and width cut from each side), shape (N, 2C). Galaxy cutouts are
+    centred on their galaxy, so the second mean keeps how concentrated a
+    feature is, which the first loses. Both regions are symmetric, so the
+    result keeps any invariance to turns and mirrors the maps have.
+    """
+    whole = maps.mean(dim=(2, 3))
+    if pooling == "mean":
+        return whole
+    height, width = maps.shape[2:]
+    top, left = height // 4, width // 4
+    centre = maps[:, :, top : height - top, left : width - left].mean(dim=(2, 3))
+    return torch.cat([whole, centre], dim=1)
