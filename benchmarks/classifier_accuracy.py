@@ -105,6 +105,12 @@ def scores(y_true, y_pred, fit_time):
     }
 
 
+POOLINGS = {
+    "mean": "mean over the image",
+    "centre": "means over the image and over its central half",
+}
+
+
 def differences(estimator_epochs):
     """Every way the estimator's defaults differ from the reference recipe."""
     clf = GalaxyCNNClassifier()
@@ -122,6 +128,7 @@ def differences(estimator_epochs):
                 "1e-4 (Adam, coupled)",
                 f"{clf.weight_decay} (decoupled)",
             ],
+            ["pooling of the last maps", "mean over the image", POOLINGS[clf.pooling]],
             ["dropout", ReferenceCNN.DROPOUT, clf.dropout],
             ["input noise (std)", ReferenceCNN.INPUT_NOISE, clf.input_noise],
             ["label smoothing", REFERENCE["label_smoothing"], clf.label_smoothing],

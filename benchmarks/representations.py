@@ -7,8 +7,10 @@ RESULTS.md (``--part``), each short enough to run alone in one sitting:
 ``probe``
     Stratified 80/20 split per seed. A ContrastiveTransformer (defaults) is
     fitted on the training images without their labels; a balanced
-    LogisticRegression on its embeddings vs on PCA of the pixels (as many
-    components as the embedding has dimensions, and 16). Then
+    LogisticRegression on its embeddings, on them side by side with
+    MorphologyTransformer's statistics of the images as observed, and on PCA
+    of the pixels (as many components as the embedding has dimensions, and
+    16). Then
     GalaxyCNNClassifier defaults on a stratified 10 % of the training labels:
     from scratch, and fine-tuned from the encoder.
 ``transfer``
@@ -79,13 +81,19 @@ def timed(function, *args):
     return result, time.perf_counter() - start
 
 
+def split_indices(y, seed):
+    """Training and test indices of the stratified 80/20 split of ``seed``."""
+    return train_test_split(
+        np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed
+    )
+
+
 def scaled_split(images, y, seed):
     """Stratified 80/20 split, scaled by an ArcsinhScaler fitted on the 80 %."""
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        images, y, test_size=0.2, stratify=y, random_state=seed
-    )
-    scaler = ArcsinhScaler().fit(X_tr)
-    return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+    train, test = split_indices(y, seed)
+    scaler = ArcsinhScaler().fit(images[train])
+    X_tr, X_te = scaler.transform(images[train]), scaler.transform(images[test])
+    return X_tr, X_te, y[train], y[test]
 
 
 def label_subset(y, seed):
@@ -140,11 +148,15 @@ def pretrained_seed(images, y, seed, args, source):
         )
     encoder, ssl_s = timed(pretrain, X_pre, seed, args)
     E_tr, E_te = encoder.transform(X_tr), encoder.transform(X_te)
-    probes = {
-        f"ContrastiveTransformer on {SOURCES[source]} ({E_tr.shape[1]} dims)": (
-            probe_f1(E_tr, y_tr, E_te, y_te)
-        )
-    }
+    name = f"ContrastiveTransformer on {SOURCES[source]} ({E_tr.shape[1]} dims)"
+    probes = {name: probe_f1(E_tr, y_tr, E_te, y_te)}
+    # The statistics of the images as observed, split as the images are.
+    statistics = MorphologyTransformer().fit_transform(images)
+    S_tr, S_te = (statistics[i] for i in split_indices(y, seed))
+    probes[
+        f"the same, side by side with the {S_tr.shape[1]} MorphologyTransformer "
+        "statistics"
+    ] = probe_f1(np.hstack([E_tr, S_tr]), y_tr, np.hstack([E_te, S_te]), y_te)
     flat_tr, flat_te = X_tr.reshape(len(X_tr), -1), X_te.reshape(len(X_te), -1)
     for k in sorted({E_tr.shape[1], 16}):
         pca = PCA(n_components=k, random_state=seed).fit(flat_tr)
@@ -254,9 +266,8 @@ def morphology_seed(images, y, seed, args):
     as the images are (the splits depend only on the labels and the seed).
     """
     statistics, measure_s = timed(MorphologyTransformer().fit_transform, images)
-    M_tr, M_te, y_tr, y_te = train_test_split(
-        statistics, y, test_size=0.2, stratify=y, random_state=seed
-    )
+    train, test = split_indices(y, seed)
+    M_tr, M_te, y_tr, y_te = statistics[train], statistics[test], y[train], y[test]
     probes = {
         f"MorphologyTransformer ({M_tr.shape[1]} statistics)": probe_f1(
             M_tr, y_tr, M_te, y_te

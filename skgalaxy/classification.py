@@ -85,11 +85,11 @@ class GalaxyCNNClassifier(
     """Convolutional classifier of galaxy morphologies.
 
     A small CNN (3x3 kernels, 32 -> 64 -> 128 filters in Conv -> BatchNorm ->
-    ReLU -> MaxPool blocks, global average pooling instead of a flattened
-    dense head, dropout, L2 weight decay, label smoothing, input noise),
-    trained with random dihedral transforms and shifts, a cosine learning-rate
-    schedule and square-root class weights, and predicting with test-time
-    augmentation. Wraps a skorch ``NeuralNet``.
+    ReLU -> MaxPool blocks, the maps averaged over the image and over its
+    central half instead of a flattened dense head, dropout, L2 weight decay,
+    label smoothing, input noise), trained with random dihedral transforms
+    and shifts, a cosine learning-rate schedule and logit adjustment for rare
+    classes, and predicting with test-time augmentation. Wraps a skorch ``NeuralNet``.
 
     Parameters
     ----------
@@ -109,11 +109,13 @@ class GalaxyCNNClassifier(
         Side of the square convolution kernels.
     convs_per_block : int, default=1
         Conv -> BatchNorm -> ReLU layers before each max-pool (``"cnn"``).
-    pooling : {"mean", "centre"}, default="mean"
-        How the last conv maps reach the dense layer: "mean" averages them
-        over the image; "centre" also over its central half and concatenates
-        both (cutouts are centred on their galaxy; the second mean keeps how
-        concentrated each feature is). Both keep the "d4" backbone invariant.
+    pooling : {"centre", "mean"}, default="centre"
+        How the last conv maps reach the dense layer: "centre" averages them
+        over the image and over its central half and concatenates both
+        (cutouts are centred on their galaxy; the second mean keeps how
+        concentrated each feature is); "mean" keeps the first only, for
+        images not centred on their object. Both keep the "d4" backbone
+        invariant.
     encoder : ContrastiveTransformer, FrozenEstimator of one, or None, \
             default=None
         A fitted :class:`~skgalaxy.representation.ContrastiveTransformer`
@@ -259,7 +261,7 @@ class GalaxyCNNClassifier(
         filters=None,
         kernel_size=3,
         convs_per_block=1,
-        pooling="mean",
+        pooling="centre",
         encoder=None,
         dense_units=128,
         dropout=0.3,

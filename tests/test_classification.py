@@ -139,7 +139,7 @@ def test_logit_adjustment_predicts_a_rare_class_more_often():
     predicted_rare = []
     for tau in (0.0, 1.0):
         clf = TINY["clf"](
-            class_weight=None, logit_adjustment=tau, label_smoothing=0.0, max_epochs=4
+            class_weight=None, logit_adjustment=tau, label_smoothing=0.0, max_epochs=8
         )
         clf.fit(X[train], names[train].astype(str))
         predicted_rare.append(np.sum(clf.predict(X[test]) == "edge_on_with_bulge"))
