@@ -54,6 +54,11 @@ TRUSTED_TYPES = [
 ]
 
 
+#: Parameters added since format version 1, with the value that builds the
+#: network that files written before them hold.
+PARAMETERS_ADDED = {"pooling": "mean"}
+
+
 def _estimator_class(name):
     import importlib
 
@@ -241,7 +246,16 @@ class _Reader:
     def estimator(self, node):
         from safetensors.torch import load
 
-        est = _estimator_class(node["class"])(**self.decode(node["params"]))
+        cls = _estimator_class(node["class"])
+        params = self.decode(node["params"])
+        # A file written before a parameter existed holds a network built as
+        # that parameter's former value builds it, not as its new default.
+        former = {
+            name: value
+            for name, value in PARAMETERS_ADDED.items()
+            if name in cls._get_param_names() and name not in params
+        }
+        est = cls(**former, **params)
         for key, value in self.decode(node["attributes"]).items():
             if not (isinstance(key, str) and key.endswith("_")):
                 raise ValueError(f"The model file sets a strange attribute {key!r}.")

@@ -142,6 +142,25 @@ def test_a_tampered_or_foreign_file_is_refused(fitted, tmp_path):
         load_model(pickle)
 
 
+def test_a_file_from_before_the_pooling_parameter_loads_as_it_was(data, tmp_path):
+    import hashlib
+
+    X, y = data
+    clf = TINY["clf"](pooling="mean").fit(X, y)
+    path = save_model(clf, tmp_path / "old.skgalaxy")
+    manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))
+    params = manifest["root"]["__estimator__"]["params"]["__dict__"]
+    manifest["root"]["__estimator__"]["params"]["__dict__"] = [
+        item for item in params if item[0] != "pooling"
+    ]  # as written before the parameter existed
+    raw = json.dumps(manifest).encode()
+    _rewrite(path, "manifest.json", raw)
+    _rewrite(path, "manifest.sha256", hashlib.sha256(raw).hexdigest().encode())
+    loaded = load_model(path)
+    assert loaded.pooling == "mean"
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 def test_untrusted_scikit_learn_types_are_refused(fitted, tmp_path):
     import skops.io
 
