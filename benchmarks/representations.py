@@ -344,8 +344,9 @@ def pretrained_body(runs, sizes, args):
             [[name, median_range([p[name] for p in probes])] for name in probes[0]],
         )
         + "\n\n**Classifiers on 10 % of the labels** (target: fine-tuned >= from "
-        "scratch on all labels, macro-F1; that row is in the "
-        "representations_backbone section: same splits, seeds and epochs)\n\n"
+        "scratch on all labels, macro-F1: the cnn row of representations_backbone "
+        "and the GalaxyCNNClassifier row of classifier_accuracy, same splits, "
+        "seeds and epochs)\n\n"
         + classifier_table(runs)
     )
 
