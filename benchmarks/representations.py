@@ -346,8 +346,7 @@ def pretrained_body(runs, sizes, args):
         + "\n\n**Classifiers on 10 % of the labels** (target: fine-tuned >= from "
         "scratch on all labels, macro-F1: the cnn row of representations_backbone "
         "and the GalaxyCNNClassifier row of classifier_accuracy, same splits, "
-        "seeds and epochs)\n\n"
-        + classifier_table(runs)
+        "seeds and epochs)\n\n" + classifier_table(runs)
     )
 
 
