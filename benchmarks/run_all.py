@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     "import_time",
     "quickstart_time",
+    "demo_quick",
     "make_galaxies_speed",
     "anomaly_visibility",
     "classifier_speed",

@@ -16,6 +16,7 @@ _ESTIMATORS = {
     "ContrastiveTransformer": "representation",
     "FlowVAETransformer": "representation",
     "GalaxyCNNClassifier": "classification",
+    "GaussianMixtureDetector": "anomaly",
     "KNeighborsDetector": "anomaly",
     "MorphologyTransformer": "morphology",
 }

@@ -41,6 +41,8 @@ _ESTIMATORS = {
     "CAEAnomalyDetector": "skgalaxy.anomaly",
     "AHUNTDetector": "skgalaxy.anomaly",
     "KNeighborsDetector": "skgalaxy.anomaly",
+    "GaussianMixtureDetector": "skgalaxy.anomaly",
+    "MorphologyTransformer": "skgalaxy.morphology",
 }
 #: Types skops does not trust by default that scikit-learn parts need (the
 #: trees of an IsolationForest, the neighbour search of KNeighborsDetector).

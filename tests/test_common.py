@@ -54,6 +54,7 @@ def test_every_public_estimator_is_checked():
         "ContrastiveTransformer",
         "FlowVAETransformer",
         "GalaxyCNNClassifier",
+        "GaussianMixtureDetector",
         "KNeighborsDetector",
         "MorphologyTransformer",
     }

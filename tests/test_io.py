@@ -18,8 +18,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgalaxy import ArcsinhScaler
-from skgalaxy.anomaly import KNeighborsDetector
+from skgalaxy.anomaly import GaussianMixtureDetector, KNeighborsDetector
 from skgalaxy.io import export_onnx, load_model, save_model
+from skgalaxy.morphology import MorphologyTransformer
 
 METHODS = {
     "clf": "predict_proba",
@@ -50,13 +51,18 @@ def fitted(data):
     models["knn"] = make_pipeline(
         ArcsinhScaler(), TINY["vae"](), KNeighborsDetector(n_neighbors=5)
     ).fit(X)
+    models["mixture"] = make_pipeline(
+        MorphologyTransformer(),
+        StandardScaler(),
+        GaussianMixtureDetector(n_components=2, random_state=0),
+    ).fit(X)
     return models
 
 
 def _outputs(name, model, X):
     if name == "pipeline":
         return model.predict_proba(X)
-    if name in ("ahunt_unlabelled", "knn"):
+    if name in ("ahunt_unlabelled", "knn", "mixture"):
         return model.score_samples(X)
     return getattr(model, METHODS[name])(X)
 

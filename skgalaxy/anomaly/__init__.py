@@ -7,6 +7,12 @@
 
 from ._ahunt import AHUNTDetector
 from ._cae import CAEAnomalyDetector
+from ._mixture import GaussianMixtureDetector
 from ._neighbours import KNeighborsDetector
 
-__all__ = ["AHUNTDetector", "CAEAnomalyDetector", "KNeighborsDetector"]
+__all__ = [
+    "AHUNTDetector",
+    "CAEAnomalyDetector",
+    "GaussianMixtureDetector",
+    "KNeighborsDetector",
+]

@@ -6,7 +6,12 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-__all__ = ["AUTO_FALSE_ALARM_RATE", "CONTAMINATION_CONSTRAINT", "OutlierScoresMixin"]
+__all__ = [
+    "AUTO_FALSE_ALARM_RATE",
+    "CONTAMINATION_CONSTRAINT",
+    "OutlierScoresMixin",
+    "capped_at_samples",
+]
 
 CONTAMINATION_CONSTRAINT = [
     StrOptions({"auto"}),
@@ -16,6 +21,19 @@ CONTAMINATION_CONSTRAINT = [
 #: False-alarm rate on the training data that ``contamination="auto"`` means
 #: for detectors whose scores have no natural threshold.
 AUTO_FALSE_ALARM_RATE = 0.01
+
+
+def capped_at_samples(name, requested, n_samples):
+    """``min(requested, n_samples)``, with a warning when it caps."""
+    if requested <= n_samples:
+        return requested
+    warnings.warn(
+        f"{name}={requested} exceeds the {n_samples} training samples; "
+        f"using {n_samples}.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return n_samples
 
 
 class OutlierScoresMixin:

@@ -1,6 +1,5 @@
 """Anomaly scores from the distance to the nearest training samples."""
 
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -9,7 +8,12 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import AUTO_FALSE_ALARM_RATE, CONTAMINATION_CONSTRAINT, OutlierScoresMixin
+from ._base import (
+    AUTO_FALSE_ALARM_RATE,
+    CONTAMINATION_CONSTRAINT,
+    OutlierScoresMixin,
+    capped_at_samples,
+)
 
 __all__ = ["KNeighborsDetector"]
 
@@ -100,14 +104,7 @@ class KNeighborsDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
             The fitted detector.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        self.n_neighbors_ = min(self.n_neighbors, len(X))
-        if self.n_neighbors_ < self.n_neighbors:
-            warnings.warn(
-                f"n_neighbors={self.n_neighbors} exceeds the {len(X)} training "
-                f"samples; using {self.n_neighbors_}.",
-                UserWarning,
-                stacklevel=2,
-            )
+        self.n_neighbors_ = capped_at_samples("n_neighbors", self.n_neighbors, len(X))
         self.neighbors_ = NearestNeighbors(
             n_neighbors=self.n_neighbors_, algorithm=self.algorithm
         ).fit(X)
