@@ -10,6 +10,9 @@ lensing arcs). Side by side, in one run, per seed:
 - CAEAnomalyDetector with each ``measure`` (one fitted network; ``"mse"`` is
   the plain pixel-MSE reconstruction error of that same autoencoder, the
   reference approach);
+- GaussianMixtureDetector (4 components, full covariances) on the twelve
+  MorphologyTransformer statistics of the images as observed, and on those
+  statistics beside the CAE's 8 codes (standardised);
 - IsolationForest on raw pixels and on FlowVAETransformer embeddings;
 - the peers a user would pick from PyOD: its deep ``AutoEncoder`` and
   ``DeepSVDD`` (trained for as many epochs as the CAE), ``ECOD`` and ``KNN``,
@@ -30,8 +33,16 @@ from _report import load_gz1_morphology, markdown_table, median_range, record
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from skgalaxy import ArcsinhScaler, CAEAnomalyDetector, FlowVAETransformer
+from skgalaxy import (
+    ArcsinhScaler,
+    CAEAnomalyDetector,
+    FlowVAETransformer,
+    MorphologyTransformer,
+)
+from skgalaxy.anomaly import GaussianMixtureDetector
 from skgalaxy.datasets import make_galaxies
 from skgalaxy.metrics import recall_at_k
 
@@ -80,6 +91,9 @@ def detector_scores(X_train, X_test, seed, epochs, vae_epochs):
         if measure == "mse":
             name += " = plain pixel MSE"
         results[name] = (cae.anomaly_score(S_test), cae_s)
+    results.update(
+        joint_density_scores((X_train, X_test), (S_train, S_test), cae, cae_s, seed)
+    )
 
     vae = FlowVAETransformer(max_epochs=vae_epochs, random_state=seed, device="cpu")
     Z_train, vae_s = timed(vae.fit_transform, S_train)
@@ -103,6 +117,37 @@ def detector_scores(X_train, X_test, seed, epochs, vae_epochs):
                 fit_s + extra_s,
             )
         print(f"  {where} done", flush=True)
+    return results
+
+
+def joint_density_scores(raw, scaled, cae, cae_s, seed):
+    """GaussianMixtureDetector on the morphology statistics, then with CAE codes.
+
+    ``raw`` and ``scaled`` are (train, test) pairs of the images as observed
+    (what the statistics measure) and scaled (what the fitted ``cae`` codes);
+    the CAE's fit time counts in the joint row.
+    """
+    morphology = MorphologyTransformer()
+    train_statistics, measure_s = timed(morphology.fit_transform, raw[0])
+    statistics = (train_statistics, morphology.transform(raw[1]))
+    codes = tuple(cae.transform(images) for images in scaled)
+    features = {
+        "morphology statistics": (statistics, measure_s),
+        "CAE codes + morphology statistics": (
+            tuple(np.c_[m, c] for m, c in zip(statistics, codes)),
+            measure_s + cae_s,
+        ),
+    }
+    results = {}
+    for where, ((F_train, F_test), extra_s) in features.items():
+        density = make_pipeline(
+            StandardScaler(), GaussianMixtureDetector(random_state=seed)
+        )
+        _, fit_s = timed(density.fit, F_train)
+        results[f"GaussianMixtureDetector, {where}"] = (
+            -density.score_samples(F_test),
+            fit_s + extra_s,
+        )
     return results
 
 
