@@ -27,6 +27,11 @@ FIGURES = [
         "",
     ),
     (
+        "morphology statistics alone, Gaussian mixture, ROC AUC",
+        r"morphology alone.*ROC AUC ([0-9.]+)",
+        "",
+    ),
+    (
         "CAE codes + morphology, Gaussian mixture, ROC AUC",
         r"CAE codes \+ morphology.*ROC AUC ([0-9.]+)",
         "≥ 0.90",

@@ -58,6 +58,7 @@ def test_demo_on_a_npz_file(tmp_path, capsys):
     assert (tmp_path / "r" / "vae_samples.png").is_file()
     assert "CAEAnomalyDetector" in out and "ROC AUC" in out
     assert "CAE codes + morphology, Gaussian mixture" in out
+    assert "morphology alone, Gaussian mixture" in out
     assert "final rank-weighted score" in out and "summary" in out
     report = (tmp_path / "r" / "report.md").read_text()
     for figure in (
