@@ -39,10 +39,15 @@ def capped_at_samples(name, requested, n_samples):
 class OutlierScoresMixin:
     """``decision_function``, ``predict`` and ``anomaly_score`` from ``score_samples``.
 
-    Estimators implement ``score_samples`` (higher = more normal) and
-    ``_auto_offset(scores)`` (the threshold for ``contamination="auto"``), and
-    call ``_set_offset`` with the training scores at the end of ``fit``.
+    Estimators implement ``score_samples`` (higher = more normal) and call
+    ``_set_offset`` with the training scores at the end of ``fit``. The
+    threshold for ``contamination="auto"`` is ``_auto_offset(scores)``: by
+    default the training scores' ``AUTO_FALSE_ALARM_RATE`` quantile, for
+    scores with no natural unit to put a fixed threshold on.
     """
+
+    def _auto_offset(self, train_scores):
+        return np.percentile(train_scores, 100 * AUTO_FALSE_ALARM_RATE)
 
     def _set_offset(self, train_scores):
         train_scores = np.asarray(train_scores, dtype=float)

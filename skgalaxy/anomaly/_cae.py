@@ -30,7 +30,7 @@ from .._base import (
 from .._images import ImageInputMixin
 from ..nn.autoencoder import ConvAutoencoder
 from ..nn.functional import gaussian_blur
-from ._base import AUTO_FALSE_ALARM_RATE, CONTAMINATION_CONSTRAINT, OutlierScoresMixin
+from ._base import CONTAMINATION_CONSTRAINT, OutlierScoresMixin
 
 __all__ = ["CAEAnomalyDetector"]
 
@@ -310,9 +310,6 @@ class CAEAnomalyDetector(
             for name, values in self._combined_terms(terms).items()
         )
         return -combined
-
-    def _auto_offset(self, train_scores):
-        return np.percentile(train_scores, 100 * AUTO_FALSE_ALARM_RATE)
 
     def score_samples(self, X):
         """Normality of each image (higher = more normal), per ``measure``.

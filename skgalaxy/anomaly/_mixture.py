@@ -9,7 +9,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
-    AUTO_FALSE_ALARM_RATE,
     CONTAMINATION_CONSTRAINT,
     OutlierScoresMixin,
     capped_at_samples,
@@ -137,9 +136,6 @@ class GaussianMixtureDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
         ).fit(X)
         self._set_offset(self.mixture_.score_samples(X))
         return self
-
-    def _auto_offset(self, train_scores):
-        return np.percentile(train_scores, 100 * AUTO_FALSE_ALARM_RATE)
 
     def score_samples(self, X):
         """Return the log-density of each sample under the mixture.

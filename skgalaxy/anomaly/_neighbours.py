@@ -9,7 +9,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
-    AUTO_FALSE_ALARM_RATE,
     CONTAMINATION_CONSTRAINT,
     OutlierScoresMixin,
     capped_at_samples,
@@ -114,9 +113,6 @@ class KNeighborsDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
     def _scores(self, X):
         distances, _ = self.neighbors_.kneighbors(X)
         return -distances.mean(axis=1)
-
-    def _auto_offset(self, train_scores):
-        return np.percentile(train_scores, 100 * AUTO_FALSE_ALARM_RATE)
 
     def score_samples(self, X):
         """Return minus the mean distance to the nearest training samples.
