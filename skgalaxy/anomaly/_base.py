@@ -5,10 +5,12 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = [
     "AUTO_FALSE_ALARM_RATE",
     "CONTAMINATION_CONSTRAINT",
+    "FeatureDetectorMixin",
     "OutlierScoresMixin",
     "capped_at_samples",
 ]
@@ -118,3 +120,26 @@ class OutlierScoresMixin:
             Higher for more anomalous samples.
         """
         return -self.score_samples(X)
+
+
+class FeatureDetectorMixin(OutlierScoresMixin):
+    """The fit/score shape of detectors on a plain feature matrix.
+
+    Subclasses implement ``_fit_features(X)`` (fit on validated features)
+    and ``_scores(X)`` (higher = more normal); their ``fit`` returns
+    ``self._fit_validated(X)`` and their ``score_samples`` returns
+    ``self._validated_scores(X)``.
+    """
+
+    _FLOAT_DTYPES = [np.float64, np.float32]
+
+    def _fit_validated(self, X):
+        X = validate_data(self, X, dtype=self._FLOAT_DTYPES)
+        self._fit_features(X)
+        self._set_offset(self._scores(X))
+        return self
+
+    def _validated_scores(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=self._FLOAT_DTYPES)
+        return self._scores(X)

@@ -2,22 +2,20 @@
 
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
     CONTAMINATION_CONSTRAINT,
-    OutlierScoresMixin,
+    FeatureDetectorMixin,
     capped_at_samples,
 )
 
 __all__ = ["GaussianMixtureDetector"]
 
 
-class GaussianMixtureDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
+class GaussianMixtureDetector(FeatureDetectorMixin, OutlierMixin, BaseEstimator):
     """Outlier detection by the log-density of a Gaussian mixture.
 
     A mixture of ``n_components`` Gaussians is fitted to the training
@@ -123,7 +121,9 @@ class GaussianMixtureDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
         self : GaussianMixtureDetector
             The fitted detector.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        return self._fit_validated(X)
+
+    def _fit_features(self, X):
         self.n_components_ = capped_at_samples(
             "n_components", self.n_components, len(X)
         )
@@ -134,8 +134,9 @@ class GaussianMixtureDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
             n_init=self.n_init,
             random_state=self.random_state,
         ).fit(X)
-        self._set_offset(self.mixture_.score_samples(X))
-        return self
+
+    def _scores(self, X):
+        return self.mixture_.score_samples(X)
 
     def score_samples(self, X):
         """Return the log-density of each sample under the mixture.
@@ -150,6 +151,4 @@ class GaussianMixtureDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,)
             Higher = more normal.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self.mixture_.score_samples(X)
+        return self._validated_scores(X)

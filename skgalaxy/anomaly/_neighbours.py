@@ -2,22 +2,20 @@
 
 from numbers import Integral
 
-import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
     CONTAMINATION_CONSTRAINT,
-    OutlierScoresMixin,
+    FeatureDetectorMixin,
     capped_at_samples,
 )
 
 __all__ = ["KNeighborsDetector"]
 
 
-class KNeighborsDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
+class KNeighborsDetector(FeatureDetectorMixin, OutlierMixin, BaseEstimator):
     """Outlier detection by the mean distance to the nearest training samples.
 
     A sample far from every training sample, measured by its mean Euclidean
@@ -102,13 +100,13 @@ class KNeighborsDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
         self : KNeighborsDetector
             The fitted detector.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        return self._fit_validated(X)
+
+    def _fit_features(self, X):
         self.n_neighbors_ = capped_at_samples("n_neighbors", self.n_neighbors, len(X))
         self.neighbors_ = NearestNeighbors(
             n_neighbors=self.n_neighbors_, algorithm=self.algorithm
         ).fit(X)
-        self._set_offset(self._scores(X))
-        return self
 
     def _scores(self, X):
         distances, _ = self.neighbors_.kneighbors(X)
@@ -127,6 +125,4 @@ class KNeighborsDetector(OutlierScoresMixin, OutlierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,)
             Higher = more normal.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._scores(X)
+        return self._validated_scores(X)
