@@ -31,6 +31,21 @@ def load_gz1_morphology():
     return data.images, y
 
 
+def timed_run(command, what, **kwargs):
+    """Run ``command`` as a newcomer would; its stdout and wall seconds.
+
+    Exits with the command's output when it fails.
+    """
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=False, **kwargs
+    )
+    seconds = time.perf_counter() - start
+    if result.returncode:
+        sys.exit(f"{what} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout, seconds
+
+
 def median_range(values, fmt=".3f"):
     """``median (min-max)`` of a list of numbers, as the tables print them."""
     values = np.asarray(values, dtype=float)

@@ -10,12 +10,10 @@ rank-weighted scores.
 
 import argparse
 import re
-import subprocess
 import sys
 import tempfile
-import time
 
-from _report import markdown_table, median_range, record
+from _report import markdown_table, median_range, record, timed_run
 
 #: (row of the table, regular expression over the demo's summary, target).
 FIGURES = [
@@ -44,17 +42,8 @@ FIGURES = [
 def run_once(seed):
     with tempfile.TemporaryDirectory() as folder:
         command = ["skgalaxy", "demo", "--quick", "--quiet", "--out", folder]
-        start = time.perf_counter()
-        result = subprocess.run(
-            [*command, "--random-state", str(seed)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        seconds = time.perf_counter() - start
-    if result.returncode:
-        sys.exit(f"the demo failed:\n{result.stdout}\n{result.stderr}")
-    summary = result.stdout.split("\nsummary\n", 1)[-1]
+        stdout, seconds = timed_run([*command, "--random-state", str(seed)], "the demo")
+    summary = stdout.split("\nsummary\n", 1)[-1]
     values = []
     for name, pattern, _ in FIGURES:
         found = re.search(pattern, summary)

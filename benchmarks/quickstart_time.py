@@ -10,13 +10,11 @@ model on pixels.
 
 import argparse
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _report import markdown_table, median_range, record
+from _report import markdown_table, median_range, record, timed_run
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 CHANCE = 0.10  # ten balanced classes
@@ -43,19 +41,11 @@ def run_once(code):
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "quickstart.py"
         script.write_text(code)
-        start = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, str(script)],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            check=False,
+        stdout, seconds = timed_run(
+            [sys.executable, str(script)], "the Quickstart", cwd=folder
         )
-        seconds = time.perf_counter() - start
-    if result.returncode:
-        sys.exit(f"the Quickstart failed:\n{result.stdout}\n{result.stderr}")
-    cnn = accuracy(result.stdout, "CNN accuracy")
-    linear = accuracy(result.stdout, "linear model on pixels")
+    cnn = accuracy(stdout, "CNN accuracy")
+    linear = accuracy(stdout, "linear model on pixels")
     print(f"{seconds:.0f} s, CNN {cnn:.3f}, linear {linear:.3f}", flush=True)
     if not (cnn > linear + 0.1 and cnn > CHANCE + 0.3):
         sys.exit(f"the Quickstart's CNN ({cnn}) is not clearly above the baselines")
