@@ -33,7 +33,7 @@ from ._base import (
 )
 from ._images import ImageInputMixin
 from .nn.augment import dihedral, dihedral_transforms
-from .nn.classifier import GalaxyCNN, LogitAdjustedCrossEntropy
+from .nn.classifier import GalaxyCNN, LogitAdjustedCrossEntropy, load_features
 from .nn.equivariant import D4CNN
 from .nn.functional import POOLED_REGIONS
 
@@ -85,7 +85,8 @@ class GalaxyCNNClassifier(
     """Convolutional classifier of galaxy morphologies.
 
     A small CNN (3x3 kernels, 32 -> 64 -> 128 filters in Conv -> BatchNorm ->
-    ReLU -> MaxPool blocks, the maps averaged over the image and over its
+    ReLU -> MaxPool blocks that see each image beside its difference from
+    its 180° rotation, the maps averaged over the image and over its
     central half instead of a flattened dense head, dropout, L2 weight decay,
     label smoothing, input noise), trained with random dihedral transforms
     and shifts, a cosine learning-rate schedule and logit adjustment for rare
@@ -109,6 +110,13 @@ class GalaxyCNNClassifier(
         Side of the square convolution kernels.
     convs_per_block : int, default=1
         Conv -> BatchNorm -> ReLU layers before each max-pool (``"cnn"``).
+    asymmetry : bool, default=True
+        Give the ``"cnn"`` backbone, beside each channel, the image minus
+        its 180° rotation about the centre: the residual whose sum is the
+        rotational asymmetry astronomers measure mergers by (tidal tails,
+        second nuclei). A convolution cannot compute it (it compares pixels
+        half an image apart), so it is given; it needs cutouts centred on
+        their galaxy. The ``"d4"`` backbone does not use it.
     pooling : {"centre", "mean"}, default="centre"
         How the last conv maps reach the dense layer: "centre" averages them
         over the image and over its central half and concatenates both
@@ -238,6 +246,7 @@ class GalaxyCNNClassifier(
         "encoder": [HasMethods(["transform"]), None],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "convs_per_block": [Interval(Integral, 1, None, closed="left")],
+        "asymmetry": ["boolean"],
         "dense_units": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
@@ -261,6 +270,7 @@ class GalaxyCNNClassifier(
         filters=None,
         kernel_size=3,
         convs_per_block=1,
+        asymmetry=True,
         pooling="centre",
         encoder=None,
         dense_units=128,
@@ -291,6 +301,7 @@ class GalaxyCNNClassifier(
         self.filters = filters
         self.kernel_size = kernel_size
         self.convs_per_block = convs_per_block
+        self.asymmetry = asymmetry
         self.pooling = pooling
         self.encoder = encoder
         self.dense_units = dense_units
@@ -367,7 +378,11 @@ class GalaxyCNNClassifier(
             "input_noise": self.input_noise,
         }
         if self.backbone == "cnn":
-            module.update(convs_per_block=self.convs_per_block, flips=self.flips)
+            module.update(
+                convs_per_block=self.convs_per_block,
+                flips=self.flips,
+                asymmetry=self.asymmetry,
+            )
         criterion = {
             "criterion": torch.nn.CrossEntropyLoss,
             "criterion__weight": None if weights is None else torch.as_tensor(weights),
@@ -467,7 +482,7 @@ class GalaxyCNNClassifier(
             callbacks=self._callbacks(),
             prepare=None
             if pretrained is None
-            else (lambda net: net.module_.features.load_state_dict(pretrained)),
+            else (lambda net: load_features(net.module_.features, pretrained)),
         )
         return self
 

@@ -37,6 +37,9 @@ class GalaxyCNN(nn.Module):
     channels_last : bool
         Keep weights and activations in NHWC memory order, about 1.5x faster
         convolutions on CPU.
+    asymmetry : bool
+        Give the convolutions, beside each input channel, the image minus
+        its 180° rotation about the centre (see :func:`with_asymmetry`).
     """
 
     def __init__(
@@ -54,11 +57,13 @@ class GalaxyCNN(nn.Module):
         max_shift=0,
         input_noise=0.0,
         channels_last=True,
+        asymmetry=False,
     ):
         super().__init__()
+        self.asymmetry = asymmetry
         self.augment = Augment(augment, flips, max_shift, input_noise)
         self.features = conv_backbone(
-            in_channels, filters, kernel_size, convs_per_block
+            in_channels * (2 if asymmetry else 1), filters, kernel_size, convs_per_block
         )
         self.pooling = pooling
         self.embedding = nn.Sequential(
@@ -77,11 +82,42 @@ class GalaxyCNN(nn.Module):
 
     def embed(self, x):
         """The penultimate representation (after the dense layer's ReLU)."""
+        if self.asymmetry:
+            x = with_asymmetry(x)
         x = self.augment(x).contiguous(memory_format=self._memory_format())
         return self.embedding(pool_maps(self.features(x), self.pooling))
 
     def forward(self, x):
         return self.head(self.embed(x))
+
+
+def with_asymmetry(x):
+    """``x`` with ``x - rot180(x)`` appended along the channels (NCHW).
+
+    Cutouts are centred on their galaxy, so the difference holds what the
+    rotational asymmetry of Conselice (2003) sums: tidal tails, second
+    nuclei, off-centre clumps. A convolution cannot compute it from the image
+    alone (it compares pixels half an image apart). Rotating by 180° commutes
+    with every quarter turn and mirror, so the appended channels follow the
+    image under dihedral augmentation.
+    """
+    return torch.cat([x, x - torch.flip(x, dims=(-2, -1))], dim=1)
+
+
+def load_features(features, state_dict):
+    """Load conv weights into ``features``, zeros for extra input channels.
+
+    A pretrained encoder that saw only the image can start a network that
+    also sees :func:`with_asymmetry`'s channels: their weights start at 0,
+    so the network begins as the encoder.
+    """
+    own = features.state_dict()
+    for name, value in state_dict.items():
+        if value.ndim == 4 and own[name].shape[1] > value.shape[1]:
+            padded = torch.zeros_like(own[name])
+            padded[:, : value.shape[1]] = value
+            state_dict = {**state_dict, name: padded}
+    features.load_state_dict(state_dict)
 
 
 class LogitAdjustedCrossEntropy(nn.CrossEntropyLoss):
