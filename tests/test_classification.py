@@ -270,6 +270,21 @@ def test_hyper_parameters_reach_the_network(galaxies):
     assert clf.net_.optimizer_.param_groups[0]["weight_decay"] == 0.01
 
 
+def test_asymmetry_doubles_the_channels_the_convolutions_see(galaxies):
+    X, y = galaxies
+    first_conv = {
+        asymmetry: TINY["clf"](asymmetry=asymmetry, max_epochs=1)
+        .fit(X, y)
+        .net_.module_.features[0][0]
+        for asymmetry in (True, False)
+    }
+    assert first_conv[True].in_channels == 2 * X.shape[-1]
+    assert first_conv[False].in_channels == X.shape[-1]
+    assert GalaxyCNNClassifier().asymmetry is True
+    with pytest.raises(ValueError, match="asymmetry"):
+        TINY["clf"](asymmetry="yes").fit(X, y)
+
+
 def test_the_d4_backbone_is_invariant_without_test_time_augmentation(galaxies):
     X, y = galaxies
     clf = TINY["clf"](backbone="d4", filters=(4, 8)).fit(X, y)

@@ -92,7 +92,11 @@ def test_a_classifier_starts_from_the_encoder(fitted, data):
     started = clf.net_.module_.features.state_dict()
     for key, value in encoder.items():
         if key.endswith("weight") and value.ndim == 4:
-            torch.testing.assert_close(started[key], value, atol=1e-6, rtol=0)
+            seen = started[key][:, : value.shape[1]]
+            torch.testing.assert_close(seen, value, atol=1e-6, rtol=0)
+            # The asymmetry channels the encoder never saw start at 0.
+            assert started[key][:, value.shape[1] :].abs().le(1e-6).all()
+    assert started["0.0.weight"].shape[1] == 2 * X.shape[-1]
     # clone keeps a frozen encoder fitted; an unfitted one is refused clearly.
     assert clone(clf).fit(X, y).n_iter_ == 1
     with pytest.raises(ValueError, match="fitted ContrastiveTransformer"):

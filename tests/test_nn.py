@@ -15,7 +15,12 @@ from skgalaxy.nn.augment import (
     random_shift,
 )
 from skgalaxy.nn.blocks import conv_backbone
-from skgalaxy.nn.classifier import GalaxyCNN, LogitAdjustedCrossEntropy
+from skgalaxy.nn.classifier import (
+    GalaxyCNN,
+    LogitAdjustedCrossEntropy,
+    load_features,
+    with_asymmetry,
+)
 
 
 def test_nn_never_imports_scikit_learn():
@@ -184,3 +189,41 @@ def test_logit_adjusted_smoothing_goes_towards_the_adjusted_prior():
         untilted(*as_tensors),
         torch.nn.functional.cross_entropy(*as_tensors, label_smoothing=0.1),
     )
+
+
+def test_asymmetry_channels_are_the_image_minus_its_half_turn():
+    x = torch.rand(2, 3, 5, 5)
+    out = with_asymmetry(x).numpy()
+    assert out.shape == (2, 6, 5, 5)
+    np.testing.assert_array_equal(out[:, :3], x.numpy())
+    half_turn = np.rot90(x.numpy(), 2, axes=(2, 3))
+    np.testing.assert_allclose(out[:, 3:], x.numpy() - half_turn, atol=1e-7)
+    # A point-symmetric image has no asymmetry; a lone off-centre pixel does.
+    symmetric = torch.zeros(1, 1, 5, 5)
+    symmetric[0, 0, 1, 1] = symmetric[0, 0, 3, 3] = 1.0
+    assert with_asymmetry(symmetric)[:, 1].abs().max() == 0
+    lopsided = torch.zeros(1, 1, 5, 5)
+    lopsided[0, 0, 1, 1] = 1.0
+    assert with_asymmetry(lopsided)[0, 1, 3, 3] == -1.0
+
+
+def test_asymmetry_channels_follow_every_dihedral_transform():
+    x = torch.rand(2, 3, 6, 6)
+    for k in dihedral_transforms():
+        torch.testing.assert_close(
+            with_asymmetry(dihedral(x, k)), dihedral(with_asymmetry(x), k)
+        )
+
+
+def test_a_network_with_asymmetry_starts_as_the_encoder_it_loads():
+    encoder = conv_backbone(3, (4, 8)).eval()
+    net = GalaxyCNN(n_classes=2, filters=(4, 8), asymmetry=True).eval()
+    assert net.features[0][0].weight.shape[1] == 6
+    load_features(net.features, encoder.state_dict())
+    weight = net.features[0][0].weight.detach()
+    assert (weight[:, 3:] == 0).all()
+    x = torch.rand(3, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(net.features(with_asymmetry(x)), encoder(x))
+    with pytest.raises(RuntimeError):  # other filters still do not fit
+        load_features(net.features, conv_backbone(3, (4, 16)).state_dict())
