@@ -58,7 +58,7 @@ TRUSTED_TYPES = [
 
 #: Parameters added since format version 1, with the value that builds the
 #: network that files written before them hold.
-PARAMETERS_ADDED = {"pooling": "mean"}
+PARAMETERS_ADDED = {"pooling": "mean", "asymmetry": False}
 
 
 def _estimator_class(name):

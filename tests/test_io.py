@@ -148,22 +148,23 @@ def test_a_tampered_or_foreign_file_is_refused(fitted, tmp_path):
         load_model(pickle)
 
 
-def test_a_file_from_before_the_pooling_parameter_loads_as_it_was(data, tmp_path):
+@pytest.mark.parametrize("name, former", [("pooling", "mean"), ("asymmetry", False)])
+def test_a_file_from_before_a_parameter_loads_as_it_was(data, tmp_path, name, former):
     import hashlib
 
     X, y = data
-    clf = TINY["clf"](pooling="mean").fit(X, y)
+    clf = TINY["clf"](**{name: former}).fit(X, y)
     path = save_model(clf, tmp_path / "old.skgalaxy")
     manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))
     params = manifest["root"]["__estimator__"]["params"]["__dict__"]
     manifest["root"]["__estimator__"]["params"]["__dict__"] = [
-        item for item in params if item[0] != "pooling"
+        item for item in params if item[0] != name
     ]  # as written before the parameter existed
     raw = json.dumps(manifest).encode()
     _rewrite(path, "manifest.json", raw)
     _rewrite(path, "manifest.sha256", hashlib.sha256(raw).hexdigest().encode())
     loaded = load_model(path)
-    assert loaded.pooling == "mean"
+    assert getattr(loaded, name) == former
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
