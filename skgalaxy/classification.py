@@ -430,6 +430,11 @@ class GalaxyCNNClassifier(
                 f"this classifier's {wanted} with kernel_size=3 and "
                 "convs_per_block=1."
             )
+        if encoder.backbone == "cnn" and encoder.asymmetry and not self.asymmetry:
+            raise ValueError(
+                "The encoder sees asymmetry channels (asymmetry=True); so must "
+                "this classifier: set asymmetry=True."
+            )
         return encoder.net_.module_.encoder.features.state_dict()
 
     def _train_split(self, y_indices, seed):

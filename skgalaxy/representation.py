@@ -422,6 +422,11 @@ class ContrastiveTransformer(
         half (cutouts are centred on their galaxy; the second mean keeps how
         concentrated each feature is), "mean" keeps the first only. Both
         regions are symmetric, so the "d4" encoder stays invariant.
+    asymmetry : bool, default=False
+        The "cnn" encoder also sees each view minus its 180° rotation about
+        the centre, as :class:`~skgalaxy.classification.GalaxyCNNClassifier`
+        does with ``asymmetry=True``; a classifier starting from this encoder
+        must then see it too. Ignored by "d4".
     projection : int, default=64
         Width of the projection head the loss sees (not returned).
     loss : {"simclr", "vicreg"}, default="simclr"
@@ -499,6 +504,7 @@ class ContrastiveTransformer(
         "backbone": [StrOptions({"cnn", "d4"})],
         "filters": [tuple, list, None],
         "pooling": [StrOptions(set(POOLED_REGIONS))],
+        "asymmetry": ["boolean"],
         "projection": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"simclr", "vicreg"})],
         "temperature": [Interval(Real, 0, None, closed="neither")],
@@ -514,6 +520,7 @@ class ContrastiveTransformer(
         backbone="cnn",
         filters=None,
         pooling="centre",
+        asymmetry=False,
         projection=64,
         loss="simclr",
         temperature=0.2,
@@ -534,6 +541,7 @@ class ContrastiveTransformer(
         self.backbone = backbone
         self.filters = filters
         self.pooling = pooling
+        self.asymmetry = asymmetry
         self.projection = projection
         self.loss = loss
         self.temperature = temperature
@@ -580,6 +588,7 @@ class ContrastiveTransformer(
                 "module__pooling": self.pooling,
                 "module__projection": self.projection,
                 "module__views": views,
+                "module__asymmetry": self.asymmetry,
             },
         )
 

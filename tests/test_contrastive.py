@@ -105,6 +105,32 @@ def test_a_classifier_starts_from_the_encoder(fitted, data):
         TINY["clf"](encoder=frozen, filters=(8, 32)).fit(X, y)
 
 
+def test_an_encoder_with_asymmetry_sees_the_rotation_residual(data):
+    X, y = data
+    ssl = ContrastiveTransformer(**{**SMALL, "asymmetry": True}).fit(X)
+    module = ssl.net_.module_
+    assert module.encoder.features[0][0].weight.shape[1] == 2 * X.shape[-1]
+    with torch.no_grad():
+        images = torch.as_tensor(X[:4] / 255.0, dtype=torch.float32)
+        images = images.permute(0, 3, 1, 2)
+        residual = images - torch.rot90(images, 2, dims=(2, 3))
+        maps = module.encoder.features(torch.cat([images, residual], dim=1))
+    np.testing.assert_allclose(
+        ssl.transform(X[:4])[:, :16], maps.mean(dim=(2, 3)).numpy(), atol=1e-5
+    )
+    # Its convolutions start a classifier with asymmetry (the default) whole.
+    frozen = FrozenEstimator(ssl)
+    clf = TINY["clf"](encoder=frozen, lr=1e-12, max_epochs=1).fit(X, y)
+    started = clf.net_.module_.features.state_dict()
+    for key, value in module.encoder.features.state_dict().items():
+        if value.ndim == 4:  # conv weights (batch-norm statistics move)
+            torch.testing.assert_close(started[key], value, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="set asymmetry=True"):
+        TINY["clf"](encoder=frozen, asymmetry=False).fit(X, y)
+    with pytest.raises(ValueError, match="asymmetry"):
+        ContrastiveTransformer(asymmetry="yes").fit(X)
+
+
 def test_bad_inputs(data):
     X, _ = data
     with pytest.raises(ValueError, match="loss"):

@@ -15,12 +15,8 @@ from skgalaxy.nn.augment import (
     random_shift,
 )
 from skgalaxy.nn.blocks import conv_backbone
-from skgalaxy.nn.classifier import (
-    GalaxyCNN,
-    LogitAdjustedCrossEntropy,
-    load_features,
-    with_asymmetry,
-)
+from skgalaxy.nn.classifier import GalaxyCNN, LogitAdjustedCrossEntropy, load_features
+from skgalaxy.nn.functional import with_asymmetry
 
 
 def test_nn_never_imports_scikit_learn():

@@ -5,7 +5,7 @@ from torch import nn
 
 from .augment import Augment
 from .blocks import conv_backbone
-from .functional import POOLED_REGIONS, pool_maps
+from .functional import POOLED_REGIONS, pool_maps, with_asymmetry
 from .rng import Dropout, generator
 
 
@@ -39,7 +39,8 @@ class GalaxyCNN(nn.Module):
         convolutions on CPU.
     asymmetry : bool
         Give the convolutions, beside each input channel, the image minus
-        its 180° rotation about the centre (see :func:`with_asymmetry`).
+        its 180° rotation about the centre (see
+        :func:`~skgalaxy.nn.functional.with_asymmetry`).
     """
 
     def __init__(
@@ -91,25 +92,12 @@ class GalaxyCNN(nn.Module):
         return self.head(self.embed(x))
 
 
-def with_asymmetry(x):
-    """``x`` with ``x - rot180(x)`` appended along the channels (NCHW).
-
-    Cutouts are centred on their galaxy, so the difference holds what the
-    rotational asymmetry of Conselice (2003) sums: tidal tails, second
-    nuclei, off-centre clumps. A convolution cannot compute it from the image
-    alone (it compares pixels half an image apart). Rotating by 180° commutes
-    with every quarter turn and mirror, so the appended channels follow the
-    image under dihedral augmentation.
-    """
-    return torch.cat([x, x - torch.flip(x, dims=(-2, -1))], dim=1)
-
-
 def load_features(features, state_dict):
     """Load conv weights into ``features``, zeros for extra input channels.
 
     A pretrained encoder that saw only the image can start a network that
-    also sees :func:`with_asymmetry`'s channels: their weights start at 0,
-    so the network begins as the encoder.
+    also sees :func:`~skgalaxy.nn.functional.with_asymmetry`'s channels:
+    their weights start at 0, so the network begins as the encoder.
     """
     own = features.state_dict()
     for name, value in state_dict.items():

@@ -20,7 +20,7 @@ from torch import nn
 from .augment import dihedral_transforms, random_dihedral, random_shift
 from .blocks import conv_backbone
 from .equivariant import D4CNN
-from .functional import POOLED_REGIONS, gaussian_blur, pool_maps
+from .functional import POOLED_REGIONS, gaussian_blur, pool_maps, with_asymmetry
 from .rng import rand, randn
 
 __all__ = ["ContrastiveNet", "GalaxyViews", "PooledCNN", "nt_xent", "vicreg"]
@@ -135,6 +135,9 @@ class ContrastiveNet(nn.Module):
         Width of the projection head's output.
     views : dict
         Arguments of :class:`GalaxyViews`.
+    asymmetry : bool
+        The "cnn" encoder also sees each view minus its 180° rotation (see
+        :func:`~skgalaxy.nn.functional.with_asymmetry`).
     """
 
     def __init__(
@@ -145,8 +148,10 @@ class ContrastiveNet(nn.Module):
         pooling="mean",
         projection=64,
         views=None,
+        asymmetry=False,
     ):
         super().__init__()
+        self.asymmetry = asymmetry and backbone == "cnn"
         views = dict(views or {})
         if backbone == "d4":
             views.setdefault("dihedral", False)
@@ -156,7 +161,8 @@ class ContrastiveNet(nn.Module):
             # Only the convolutions are trained; the classifier head is unused.
             self.encoder.embedding = self.encoder.head = nn.Identity()
         else:
-            self.encoder = PooledCNN(in_channels, filters, pooling)
+            channels = in_channels * (2 if self.asymmetry else 1)
+            self.encoder = PooledCNN(channels, filters, pooling)
             self.encoder.to(memory_format=torch.channels_last)
         self.views = GalaxyViews(**views)
         width = POOLED_REGIONS[pooling] * filters[-1]
@@ -169,6 +175,8 @@ class ContrastiveNet(nn.Module):
 
     def encode(self, x):
         """The representation: the encoder's features pooled over the image."""
+        if self.asymmetry:
+            x = with_asymmetry(x)
         x = x.contiguous(memory_format=torch.channels_last)
         return self.encoder.invariant_features(x)
 

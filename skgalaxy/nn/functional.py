@@ -53,3 +53,16 @@ def pool_maps(maps, pooling="mean"):
     top, left = height // 4, width // 4
     centre = maps[:, :, top : height - top, left : width - left].mean(dim=(2, 3))
     return torch.cat([whole, centre], dim=1)
+
+
+def with_asymmetry(x):
+    """``x`` with ``x - rot180(x)`` appended along the channels (NCHW).
+
+    Cutouts are centred on their galaxy, so the difference holds what the
+    rotational asymmetry of Conselice (2003) sums: tidal tails, second
+    nuclei, off-centre clumps. A convolution cannot compute it from the image
+    alone (it compares pixels half an image apart). Rotating by 180° commutes
+    with every quarter turn and mirror, so the appended channels follow the
+    image under dihedral augmentation.
+    """
+    return torch.cat([x, x - torch.flip(x, dims=(-2, -1))], dim=1)
