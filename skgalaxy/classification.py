@@ -173,8 +173,8 @@ class GalaxyCNNClassifier(
         galaxies (2 % mergers), with ``asymmetry=True``: 0.75 found 0.611 of
         the mergers at accuracy 0.822 and macro-F1 0.670 (median of 3
         splits), where 1 found 0.722 of them at accuracy 0.803 and macro-F1
-        0.638, and without it the classifier never predicted a merger (see
-        the user guide).
+        0.638; the earlier recipe without it (square-root class weights)
+        never predicted a merger (see the user guide).
     batch_size : int, default=64
         Training mini-batch size.
     max_epochs : int, default=30
