@@ -1,5 +1,6 @@
 """Shared helpers of the benchmark scripts: data, machine facts, RESULTS.md."""
 
+import ast
 import datetime
 import os
 import platform
@@ -126,14 +127,46 @@ def record(name, title, body):
     print(f"recorded in {RESULTS}")
 
 
+def add_parameter_options(parser, estimator, section):
+    """``--set NAME=VALUE ...`` to change ``estimator``'s parameters and
+    ``--section``, the RESULTS.md section such a variant run writes."""
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"{estimator} parameters to change (Python literals)",
+    )
+    parser.add_argument(
+        "--section",
+        default=section,
+        help="RESULTS.md section a --set run writes (one per variant kept)",
+    )
+
+
+def parameters(args):
+    """The parameters ``--set`` names, as a dict of Python values."""
+    return {
+        name: ast.literal_eval(value)
+        for name, value in (item.split("=", 1) for item in args.set)
+    }
+
+
+def described(params):
+    """``name=value, ...`` as a call would spell ``params``."""
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
 def run_parts(prefix, runners, images, y, args):
     """Run the parts ``args.part`` of a benchmark, each over ``args.seeds`` seeds.
 
     ``runners[part]`` is ``(run_seed, body_of, title)``: ``run_seed(images, y,
     seed, args)`` returns one seed's result and the split sizes, ``body_of(runs,
     sizes, args)`` the section's tables. Each part is printed and, unless
-    ``args.smoke``, recorded as the section ``{prefix}_{part}``.
+    ``args.smoke``, recorded as the section ``{prefix}_{part}`` (followed by
+    ``_{args.section}`` when ``args.set`` changes parameters).
     """
+    variant = f"_{args.section}" if getattr(args, "set", None) else ""
     for part in args.part:
         run_seed, body_of, title = runners[part]
         runs, sizes = [], None
@@ -147,4 +180,4 @@ def run_parts(prefix, runners, images, y, args):
         )
         print(body)
         if not args.smoke:
-            record(f"{prefix}_{part}", title, body + "\n")
+            record(f"{prefix}_{part}{variant}", title, body + "\n")

@@ -21,12 +21,19 @@ same splits.
 """
 
 import argparse
-import ast
 import time
 
 import numpy as np
 import torch
-from _report import load_gz1_morphology, markdown_table, median_range, record
+from _report import (
+    add_parameter_options,
+    described,
+    load_gz1_morphology,
+    markdown_table,
+    median_range,
+    parameters,
+    record,
+)
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 from sklearn.model_selection import train_test_split
 from torch import nn
@@ -156,23 +163,11 @@ def main():
     parser.add_argument(
         "--smoke", action="store_true", help="one seed, 1 epoch, 600 images, no record"
     )
-    parser.add_argument(
-        "--set",
-        nargs="+",
-        default=[],
-        metavar="NAME=VALUE",
-        help="estimator parameters to change (Python literals); estimator only",
-    )
-    parser.add_argument(
-        "--section",
-        default="classifier_accuracy_variant",
-        help="RESULTS.md section a --set run writes (one per variant kept)",
+    add_parameter_options(
+        parser, "GalaxyCNNClassifier (no reference rows)", "classifier_accuracy_variant"
     )
     args = parser.parse_args()
-    params = {
-        name: ast.literal_eval(value)
-        for name, value in (item.split("=", 1) for item in args.set)
-    }
+    params = parameters(args)
     images, y = load_gz1_morphology()
     seeds = args.seeds[:1] if args.smoke else args.seeds
     budget = GalaxyCNNClassifier().max_epochs
@@ -189,8 +184,7 @@ def main():
         "estimator": "GalaxyCNNClassifier() defaults",
     }
     if params:
-        described = ", ".join(f"{k}={v!r}" for k, v in params.items())
-        names = {"estimator": f"GalaxyCNNClassifier({described})"}
+        names = {"estimator": f"GalaxyCNNClassifier({described(params)})"}
     rows = {name: [] for name in names}
     for seed in seeds:
         X_tr, X_te, y_tr, y_te = train_test_split(

@@ -33,11 +33,13 @@ RESULTS.md (``--part``), each short enough to run alone in one sitting:
 
 In ``probe``, ``transfer`` and ``backbone`` the classifiers have the same
 epochs and split; each row gives accuracy, macro-F1, merger recall, fit time,
-training and prediction images/s.
+training and prediction images/s. ``--set`` changes the ContrastiveTransformer's
+parameters; each part is then recorded as ``representations_{part}_{section}``.
 
     python benchmarks/representations.py [--part probe transfer backbone detect
                                           morphology]
                                          [--seeds 3] [--epochs 30] [--ssl-epochs 30]
+                                         [--set NAME=VALUE ... [--section NAME]]
     python benchmarks/representations.py --smoke       # every part, tiny
 """
 
@@ -45,7 +47,15 @@ import argparse
 import time
 
 import numpy as np
-from _report import load_gz1_morphology, markdown_table, median_range, run_parts
+from _report import (
+    add_parameter_options,
+    described,
+    load_gz1_morphology,
+    markdown_table,
+    median_range,
+    parameters,
+    run_parts,
+)
 from cae_anomaly import real_split
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -128,8 +138,17 @@ def classifier_scores(clf, X_tr, y_tr, X_te, y_te):
 
 def pretrain(X, seed, args):
     return ContrastiveTransformer(
-        max_epochs=args.ssl_epochs, random_state=seed, device="cpu"
+        max_epochs=args.ssl_epochs, random_state=seed, device="cpu", **parameters(args)
     ).fit(X)
+
+
+def encoder_setup(args):
+    """How the ContrastiveTransformer is set, as the sections say it."""
+    params = parameters(args)
+    name = "ContrastiveTransformer defaults"
+    if params:
+        name = f"ContrastiveTransformer({described(params)})"
+    return f"{name} with {args.ssl_epochs} epochs"
 
 
 def classifier(seed, args, **params):
@@ -334,8 +353,8 @@ def pretrained_body(runs, sizes, args):
     probes = [r["probes"] for r in runs]
     return (
         f"{sizes[0]} training / {sizes[1]} test images per seed; the 10 % subset "
-        f"has {sizes[2]} labelled images. ContrastiveTransformer defaults with "
-        f"{args.ssl_epochs} epochs (fit {ssl_time(runs)} s); "
+        f"has {sizes[2]} labelled images. {encoder_setup(args)} "
+        f"(fit {ssl_time(runs)} s); "
         + CLASSIFIER_SETUP.format(epochs=args.epochs)
         + "\n\n**Linear probe** (balanced LogisticRegression, held-out macro-F1; "
         "target: self-supervised >= 0.60)\n\n"
@@ -375,8 +394,7 @@ def detect_body(runs, sizes, args):
     names = [k for k in runs[0] if k != "ssl_s"]
     return (
         f"Fitted on {sizes[0]} normal galaxies, scoring {sizes[1]} ({sizes[2]} "
-        f"mergers); ContrastiveTransformer defaults with {args.ssl_epochs} epochs "
-        f"(fit {ssl_time(runs)} s), embeddings "
+        f"mergers); {encoder_setup(args)} (fit {ssl_time(runs)} s), embeddings "
         "standardised. Target: ROC AUC >= 0.90 (the CAE's and IsolationForest's "
         "figures on this split are in the cae_anomaly section).\n\n"
         + detect_table(runs, names)
@@ -429,6 +447,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=30, help="classifier epochs")
     parser.add_argument("--ssl-epochs", type=int, default=30)
     parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
+    add_parameter_options(parser, "ContrastiveTransformer", "variant")
     args = parser.parse_args()
     images, y = load_gz1_morphology()
     if args.smoke:
