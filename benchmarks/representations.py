@@ -362,9 +362,9 @@ def pretrained_body(runs, sizes, args):
             ["features", "macro-F1"],
             [[name, median_range([p[name] for p in probes])] for name in probes[0]],
         )
-        + "\n\n**Classifiers on 10 % of the labels** (target: fine-tuned >= from "
-        "scratch on all labels, macro-F1: the cnn row of representations_backbone "
-        "and the GalaxyCNNClassifier row of classifier_accuracy, same splits, "
+        + "\n\n**Classifiers on 10 % of the labels** (target: fine-tuned >= the "
+        "GalaxyCNNClassifier defaults from scratch on all labels, macro-F1: "
+        "classifier_accuracy.py at the same commit's defaults, same splits, "
         "seeds and epochs)\n\n" + classifier_table(runs)
     )
 
