@@ -1,5 +1,6 @@
 """Shared helpers of the benchmark scripts: data, machine facts, RESULTS.md."""
 
+import argparse
 import ast
 import datetime
 import os
@@ -127,13 +128,31 @@ def record(name, title, body):
     print(f"recorded in {RESULTS}")
 
 
+def parameter(item):
+    """``NAME=VALUE`` as ``(name, value)``, the value a Python literal."""
+    name, _, value = item.partition("=")
+    try:
+        if not name.isidentifier():
+            raise ValueError
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise argparse.ArgumentTypeError(
+            f"{item!r} is not NAME=VALUE with VALUE a Python literal "
+            "(quote strings: pooling=\"'mean'\")"
+        ) from None
+
+
 def add_parameter_options(parser, estimator, section):
-    """``--set NAME=VALUE ...`` to change ``estimator``'s parameters and
-    ``--section``, the RESULTS.md section such a variant run writes."""
+    """Add ``--set NAME=VALUE ...`` and ``--section`` to ``parser``.
+
+    ``--set`` changes ``estimator``'s parameters; ``--section`` names the
+    RESULTS.md section such a variant run writes.
+    """
     parser.add_argument(
         "--set",
         nargs="+",
         default=[],
+        type=parameter,
         metavar="NAME=VALUE",
         help=f"{estimator} parameters to change (Python literals)",
     )
@@ -146,10 +165,7 @@ def add_parameter_options(parser, estimator, section):
 
 def parameters(args):
     """The parameters ``--set`` names, as a dict of Python values."""
-    return {
-        name: ast.literal_eval(value)
-        for name, value in (item.split("=", 1) for item in args.set)
-    }
+    return dict(args.set)
 
 
 def described(params):

@@ -63,14 +63,19 @@ image hunts with both backbones and no learnt embeddings::
 """
 
 import argparse
-import ast
 import copy
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _report import load_gz1_morphology, markdown_table, median_range, record
+from _report import (
+    load_gz1_morphology,
+    markdown_table,
+    median_range,
+    parameter,
+    record,
+)
 from sklearn.ensemble import IsolationForest
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -605,6 +610,7 @@ def main():
         "--set",
         nargs="+",
         default=[],
+        type=parameter,
         metavar="NAME=VALUE",
         help="AHUNTDetector parameters to change in every hunt (Python literals)",
     )
@@ -624,10 +630,7 @@ def main():
         "'hunts': the real-galaxy hunts without it",
     )
     args = parser.parse_args()
-    variant = {
-        name: ast.literal_eval(value)
-        for name, value in (item.split("=", 1) for item in args.set)
-    }
+    variant = dict(args.set)
     if args.part == "hunts" and not (variant or args.section or args.smoke):
         parser.error(
             "--part hunts needs --set or --section (the defaults' section "

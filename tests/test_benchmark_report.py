@@ -1,6 +1,9 @@
+import argparse
 import shlex
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
@@ -42,3 +45,45 @@ def test_the_machine_line_names_the_cpu_and_its_measured_matmul_rate(
 def test_the_matmul_rate_is_a_measured_positive_rate():
     assert _report.matmul_peak(size=64, repeats=2) > 0
     assert _report.cpu_model().strip()
+
+
+def parser_with_parameter_options():
+    parser = argparse.ArgumentParser()
+    _report.add_parameter_options(parser, "AnEstimator", "variant")
+    return parser
+
+
+def test_set_reads_python_literals_by_name():
+    args = parser_with_parameter_options().parse_args(
+        ["--set", "asymmetry=True", "filters=(2, 4)", "pooling='mean'"]
+    )
+    assert _report.parameters(args) == {
+        "asymmetry": True,
+        "filters": (2, 4),
+        "pooling": "mean",
+    }
+    assert args.section == "variant"
+
+
+@pytest.mark.parametrize("item", ["pooling=mean", "asymmetry", "=True", "2x=1"])
+def test_set_refuses_what_is_not_name_equals_literal(item, capsys):
+    with pytest.raises(SystemExit):
+        parser_with_parameter_options().parse_args(["--set", item])
+    assert "is not NAME=VALUE" in capsys.readouterr().err
+
+
+def test_a_set_run_records_each_part_in_its_own_section(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["demo.py"])
+    monkeypatch.setattr(_report, "RESULTS", tmp_path / "RESULTS.md")
+    monkeypatch.setattr(_report, "matmul_peak", lambda: 1e11)
+    runners = {
+        "probe": (lambda images, y, seed, args: (seed, None), lambda *_: "", "Probe")
+    }
+    args = parser_with_parameter_options().parse_args(["--set", "asymmetry=True"])
+    args.part, args.seeds, args.smoke = ["probe"], 1, False
+    _report.run_parts("demo", runners, None, None, args)
+    args.set = []
+    _report.run_parts("demo", runners, None, None, args)
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "<!-- demo_probe_variant:start -->" in text
+    assert "<!-- demo_probe:start -->" in text
