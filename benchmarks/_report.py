@@ -142,12 +142,8 @@ def parameter(item):
         ) from None
 
 
-def add_parameter_options(parser, estimator, section):
-    """Add ``--set NAME=VALUE ...`` and ``--section`` to ``parser``.
-
-    ``--set`` changes ``estimator``'s parameters; ``--section`` names the
-    RESULTS.md section such a variant run writes.
-    """
+def add_set_option(parser, estimator):
+    """Add ``--set NAME=VALUE ...``, parameters of ``estimator`` to change."""
     parser.add_argument(
         "--set",
         nargs="+",
@@ -156,6 +152,15 @@ def add_parameter_options(parser, estimator, section):
         metavar="NAME=VALUE",
         help=f"{estimator} parameters to change (Python literals)",
     )
+
+
+def add_parameter_options(parser, estimator, section):
+    """Add ``--set NAME=VALUE ...`` and ``--section`` to ``parser``.
+
+    ``--set`` changes ``estimator``'s parameters; ``--section`` names the
+    RESULTS.md section such a variant run writes.
+    """
+    add_set_option(parser, estimator)
     parser.add_argument(
         "--section",
         default=section,

@@ -70,10 +70,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _report import (
+    add_set_option,
     load_gz1_morphology,
     markdown_table,
     median_range,
-    parameter,
     record,
 )
 from sklearn.ensemble import IsolationForest
@@ -606,14 +606,7 @@ def main():
     # of its light outshines the galaxy, against 68 % at 64 px).
     parser.add_argument("--personal-size", type=int, default=64, help="pixels")
     parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
-    parser.add_argument(
-        "--set",
-        nargs="+",
-        default=[],
-        type=parameter,
-        metavar="NAME=VALUE",
-        help="AHUNTDetector parameters to change in every hunt (Python literals)",
-    )
+    add_set_option(parser, "AHUNTDetector (in every hunt)")
     parser.add_argument(
         "--section",
         default=None,
