@@ -6,6 +6,7 @@ batched inference. Estimators call these; none re-implements them.
 
 import contextlib
 import functools
+import math
 import threading
 from numbers import Integral, Real
 
@@ -16,6 +17,7 @@ from sklearn.utils._param_validation import Interval
 from skorch import NeuralNet
 from skorch.callbacks import Callback, LRScheduler
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
+from torch.overrides import TorchFunctionMode
 from torch.utils.data import (
     BatchSampler,
     DataLoader,
@@ -343,6 +345,65 @@ def cosine_schedule(max_epochs):
     )
 
 
+def _factory_size(func, args, kwargs):
+    """The number of elements a torch factory call asks for."""
+    if func in (torch.eye,):
+        n = args[0] if args else kwargs["n"]
+        return n * (args[1] if len(args) > 1 else kwargs.get("m", n))
+    if func is torch.randperm:
+        return args[0] if args else kwargs["n"]
+    if func is torch.randint:
+        size = kwargs.get("size", args[-1] if args else ())
+    elif func is torch.full:
+        size = kwargs.get("size", args[0] if args else ())
+    else:
+        size = kwargs.get("size", args[0] if len(args) == 1 else args)
+    size = (size,) if isinstance(size, int) else tuple(size)
+    return math.prod(int(v) for v in size)
+
+
+class AllocationBudget(TorchFunctionMode):
+    """Refuse torch factory calls (``empty``, ``zeros``, ``rand``, ...) past a budget.
+
+    Counts the bytes each call asks for *before* it allocates, and raises
+    ``ValueError`` once their sum exceeds ``max_bytes``: building a module
+    whose sizes come from an untrusted file is bounded in memory and time.
+    """
+
+    FACTORIES = frozenset(
+        {
+            torch.empty,
+            torch.zeros,
+            torch.ones,
+            torch.full,
+            torch.rand,
+            torch.randn,
+            torch.randint,
+            torch.randperm,
+            torch.eye,
+        }
+    )
+
+    def __init__(self, max_bytes):
+        super().__init__()
+        self.left = int(max_bytes)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self.FACTORIES:
+            dtype = kwargs.get("dtype") or (
+                torch.int64 if func in (torch.randint, torch.randperm) else None
+            )
+            itemsize = torch.empty((), dtype=dtype).element_size()
+            self.left -= _factory_size(func, args, kwargs) * itemsize
+            if self.left < 0:
+                raise ValueError(
+                    "the network its parameters describe is larger than its "
+                    "stored weights allow"
+                )
+        return func(*args, **kwargs)
+
+
 #: Parameter constraints every torch estimator shares.
 TORCH_PARAMETER_CONSTRAINTS = {
     "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -419,6 +480,29 @@ class TorchEstimatorMixin:
         self._train_net(net, X, y, seed=seed)
         self.net_ = net
         return self
+
+    def _module_layout(self, max_bytes):
+        """The state of the module :meth:`_net_spec` describes, built in a budget.
+
+        Returns ``({name: (shape, dtype)} of its state dict, bytes of all its
+        parameters and buffers)``. The module is built on the CPU under
+        :class:`AllocationBudget`, so a saved model whose parameters describe
+        a network larger than ``max_bytes`` is refused before that memory is
+        asked for.
+        """
+        _, module, params = self._net_spec()
+        prefix = "module__"
+        kwargs = {
+            k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)
+        }
+        with AllocationBudget(max_bytes):
+            built = module(**kwargs)
+        tensors = [*built.parameters(), *built.buffers()]
+        layout = {
+            name: (tuple(value.shape), value.dtype)
+            for name, value in built.state_dict().items()
+        }
+        return layout, sum(t.numel() * t.element_size() for t in tensors)
 
     def _restore_net(self, module_state):
         """Rebuild ``net_`` on the CPU around a saved module state dict."""

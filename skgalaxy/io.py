@@ -17,6 +17,7 @@ runtimes: NHWC float32 images in, with a dynamic batch size.
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -243,7 +244,9 @@ class _Reader:
                 "The model file holds types skgalaxy does not trust: "
                 f"{sorted(untrusted)}."
             )
-        return skops.io.loads(data, trusted=TRUSTED_TYPES)
+        value = skops.io.loads(data, trusted=TRUSTED_TYPES)
+        check_trusted_parts(value)
+        return value
 
     def estimator(self, node):
         from safetensors.torch import load
@@ -258,12 +261,15 @@ class _Reader:
             if name in cls._get_param_names() and name not in params
         }
         est = cls(**former, **params)
+        est._validate_params()
         for key, value in self.decode(node["attributes"]).items():
             if not (isinstance(key, str) and key.endswith("_")):
                 raise ValueError(f"The model file sets a strange attribute {key!r}.")
             setattr(est, key, value)
         if "weights" in node:
-            est._restore_net(load(self.member(node["weights"])))
+            weights = self.member(node["weights"])
+            _check_weights(est, _safetensors_layout(weights))
+            est._restore_net(load(weights))
         elif node.get("untrained"):
             est.net_ = None  # e.g. an AHUNTDetector before its first label
         return est
@@ -277,6 +283,110 @@ class _Reader:
 
 def _sha256(data):
     return hashlib.sha256(data).hexdigest()
+
+
+#: safetensors' names of the dtypes a network's state holds, and their sizes.
+_SAFETENSORS_DTYPES = {
+    "F64": ("float64", 8),
+    "F32": ("float32", 4),
+    "F16": ("float16", 2),
+    "BF16": ("bfloat16", 2),
+    "I64": ("int64", 8),
+    "I32": ("int32", 4),
+    "I16": ("int16", 2),
+    "I8": ("int8", 1),
+    "U8": ("uint8", 1),
+    "BOOL": ("bool", 1),
+}
+
+_ITEMSIZE = dict(_SAFETENSORS_DTYPES.values())
+
+#: Bytes a network may hold beyond its stored weights (buffers it rebuilds
+#: from its parameters, such as fixed filters), checked before it is built.
+MAX_UNSTORED_BYTES = 16 * 2**20
+
+#: Largest manifest a model file may have.
+MAX_MANIFEST_BYTES = 16 * 2**20
+
+
+def _safetensors_layout(data):
+    """``{name: (shape, dtype name)}`` from a safetensors header, data unread.
+
+    The header (an 8-byte length, then JSON) must describe tensors that
+    exactly tile the bytes that follow it.
+    """
+    if len(data) < 8:
+        raise ValueError("a weights part is too short to be safetensors")
+    length = int.from_bytes(data[:8], "little")
+    if length > len(data) - 8:
+        raise ValueError("a weights part's header is longer than the part")
+    header = json.loads(data[8 : 8 + length])
+    if not isinstance(header, dict):
+        raise ValueError("a weights part's header is not a table")
+    header.pop("__metadata__", None)
+    layout, spans = {}, []
+    for name, entry in header.items():
+        if not isinstance(entry, dict) or entry.get("dtype") not in _SAFETENSORS_DTYPES:
+            raise ValueError(f"a weights part describes {name!r} badly")
+        dtype, itemsize = _SAFETENSORS_DTYPES[entry["dtype"]]
+        shape, offsets = entry.get("shape"), entry.get("data_offsets")
+        if not _ints(shape) or not _ints(offsets, 2):
+            raise ValueError(f"a weights part describes {name!r} badly")
+        if offsets[1] - offsets[0] != math.prod(shape) * itemsize:
+            raise ValueError(f"a weights part's {name!r} has the wrong size")
+        layout[name] = (tuple(shape), dtype)
+        spans.append(tuple(offsets))
+    spans.sort()
+    end = 0
+    for start, stop in spans:
+        if start != end or stop < start:
+            raise ValueError("a weights part's tensors do not tile its data")
+        end = stop
+    if end != len(data) - 8 - length:
+        raise ValueError("a weights part's tensors do not fill its data")
+    return layout
+
+
+def _ints(value, length=None):
+    return (
+        isinstance(value, list)
+        and (length is None or len(value) == length)
+        and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+        )
+    )
+
+
+def _check_weights(estimator, stored):
+    """Refuse weights that are not those of the network the parameters describe.
+
+    ``stored`` is the layout of the weights part (:func:`_safetensors_layout`,
+    its sizes bounded by the file's). The network is built within that many
+    bytes (plus ``MAX_UNSTORED_BYTES``), so a file whose parameters describe
+    a huge network is refused before that memory is asked for.
+    """
+    stored_bytes = sum(
+        math.prod(shape) * _ITEMSIZE[dtype] for shape, dtype in stored.values()
+    )
+    name = type(estimator).__name__
+    try:
+        layout, n_bytes = estimator._module_layout(stored_bytes + MAX_UNSTORED_BYTES)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
+    expected = {key: (shape, str(dtype)[6:]) for key, (shape, dtype) in layout.items()}
+    if set(expected) != set(stored):
+        raise ValueError(
+            f"the weights of {name} do not match the network its parameters "
+            f"describe (missing {sorted(set(expected) - set(stored))[:5]}, "
+            f"unexpected {sorted(set(stored) - set(expected))[:5]})"
+        )
+    for key, (shape, dtype) in expected.items():
+        if stored[key] != (shape, dtype):
+            raise ValueError(
+                f"the weights of {name} do not match the network its parameters "
+                f"describe: {key} is stored as {stored[key][1]} of shape "
+                f"{stored[key][0]}, the network has {dtype} of shape {shape}"
+            )
 
 
 def save_model(estimator, path):
@@ -379,35 +489,111 @@ def load_model(path):
     if not path.is_file():
         raise FileNotFoundError(f"No model file at {path}.")
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = {name: archive.read(name) for name in archive.namelist()}
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ValueError(f"{path} is not a skgalaxy model file: {exc}") from exc
-    manifest_bytes = members.pop("manifest.json", None)
-    digest = members.pop("manifest.sha256", b"").decode(errors="replace")
-    if manifest_bytes is None:
-        raise ValueError(f"{path} is not a skgalaxy model file (no manifest).")
-    if _sha256(manifest_bytes) != digest:
-        raise ValueError(f"{path} was changed or damaged: its manifest checksum fails.")
-    manifest = json.loads(manifest_bytes)
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a skgalaxy model file.")
-    if manifest.get("version") != FORMAT_VERSION:
+        manifest, members = _read_checked(path)
+        arrays = _read_arrays(members.pop("arrays.npz"))
+        model = _Reader(arrays, members).decode(manifest["root"])
+        if not hasattr(model, "get_params"):
+            raise ValueError(f"it holds a {type(model).__name__}, not a model")
+        return model
+    except _MALFORMED as exc:
         raise ValueError(
-            f"{path} has format version {manifest.get('version')}; this skgalaxy "
-            f"reads version {FORMAT_VERSION}."
+            f"{path} is not a skgalaxy model file that loads: {exc}"
+        ) from exc
+
+
+#: What a crafted file can make the reader raise; each becomes one ValueError.
+_MALFORMED = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+    RuntimeError,
+    OverflowError,
+    zipfile.BadZipFile,
+    OSError,
+)
+
+
+def _stored_parts(archive, size):
+    """The entries of ``archive``, refused unless stored as is within ``size`` bytes."""
+    infos = archive.infolist()
+    names = [info.filename for info in infos]
+    if len(set(names)) != len(names):
+        raise ValueError("it names a part twice")
+    if any(
+        info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size
+        for info in infos
+    ):
+        raise ValueError("its parts are compressed (skgalaxy stores them as is)")
+    if sum(info.file_size for info in infos) > size:
+        raise ValueError("its parts claim more bytes than the file holds")
+    return {info.filename: info for info in infos}
+
+
+def _read_arrays(data):
+    """The arrays of the ``arrays.npz`` part, each header checked against its size."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        infos = _stored_parts(archive, len(data))
+        for name, info in infos.items():
+            with archive.open(name) as entry:
+                header = (
+                    np.lib.format.read_array_header_1_0
+                    if np.lib.format.read_magic(entry) == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = header(entry)
+                if (
+                    dtype.hasobject
+                    or math.prod(shape) * dtype.itemsize > info.file_size
+                ):
+                    raise ValueError(f"its array {name} is not what its header says")
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def _read_checked(path):
+    """The manifest and the parts of a model file, every checksum verified.
+
+    Nothing is read before the zip directory says it fits in the file: parts
+    must be stored uncompressed (as :func:`save_model` writes them), so
+    their total cannot exceed the file's size, and the manifest is capped at
+    ``MAX_MANIFEST_BYTES``.
+    """
+    with zipfile.ZipFile(path) as archive:
+        names = set(_stored_parts(archive, path.stat().st_size))
+        if "manifest.json" not in names:
+            raise ValueError("it has no manifest")
+        if archive.getinfo("manifest.json").file_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"its manifest is over {MAX_MANIFEST_BYTES} bytes")
+        manifest_bytes = archive.read("manifest.json")
+        digest = (
+            archive.read("manifest.sha256").decode(errors="replace")
+            if "manifest.sha256" in names
+            else ""
         )
-    expected = manifest.get("sha256", {})
-    if set(expected) != set(members):
-        raise ValueError(f"{path} was changed: its parts differ from its manifest.")
+        if _sha256(manifest_bytes) != digest:
+            raise ValueError("it was changed or damaged: its manifest checksum fails")
+        manifest = json.loads(manifest_bytes)
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise ValueError("its manifest is not a skgalaxy model's")
+        if manifest.get("version") != FORMAT_VERSION:
+            raise ValueError(
+                f"it has format version {manifest.get('version')!r}; this "
+                f"skgalaxy reads version {FORMAT_VERSION}"
+            )
+        expected = manifest.get("sha256")
+        parts = names - {"manifest.json", "manifest.sha256"}
+        if not isinstance(expected, dict) or set(expected) != parts:
+            raise ValueError("it was changed: its parts differ from its manifest")
+        members = {name: archive.read(name) for name in sorted(parts)}
     for name, data in members.items():
         if _sha256(data) != expected[name]:
-            raise ValueError(
-                f"{path} was changed or damaged: {name} fails its checksum."
-            )
-    with np.load(io.BytesIO(members.pop("arrays.npz")), allow_pickle=False) as stored:
-        arrays = {key: stored[key] for key in stored.files}
-    return _Reader(arrays, members).decode(manifest["root"])
+            raise ValueError(f"it was changed or damaged: {name} fails its checksum")
+    if "arrays.npz" not in members:
+        raise ValueError("it lacks its arrays")
+    return manifest, members
 
 
 #: What :func:`export_onnx` can export, per estimator: method -> output names.
@@ -570,3 +756,75 @@ def export_onnx(estimator, path, method=None):
             verbose=False,
         )
     return outputs
+
+
+def check_trusted_parts(value):
+    """Refuse the trusted compiled objects of a skops part that index out of range.
+
+    skops rebuilds the trees of a forest and the neighbour searches of
+    ``TRUSTED_TYPES`` from their arrays, which their compiled code then
+    follows without bounds checks: a crafted child index would crash the
+    process. Every such object found in ``value`` (an estimator, lists and
+    dicts of them) is checked.
+    """
+    from sklearn.base import BaseEstimator
+    from sklearn.neighbors import BallTree, KDTree
+    from sklearn.tree._tree import Tree
+
+    pending, seen = [value], set()
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Tree):
+            _check_tree(item)
+        elif isinstance(item, (KDTree, BallTree)):
+            _check_binary_tree(item)
+        elif isinstance(item, BaseEstimator):
+            pending.extend(vars(item).values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, np.ndarray) and item.dtype == object:
+            pending.extend(item.ravel().tolist())
+
+
+def _check_tree(tree):
+    n = tree.node_count
+    left, right = tree.children_left, tree.children_right
+    leaf = left == -1
+    nodes = np.arange(n)
+    internal = ~leaf
+    valid = (
+        len(left) == len(right) == len(tree.feature) == len(tree.threshold) == n
+        and n >= 1
+        and np.array_equal(leaf, right == -1)
+        and np.all((left[internal] > nodes[internal]) & (left[internal] < n))
+        and np.all((right[internal] > nodes[internal]) & (right[internal] < n))
+        and np.all(tree.feature[internal] >= 0)
+        and np.all(tree.feature[internal] < tree.n_features)
+        and np.isfinite(tree.threshold[internal]).all()
+        and tree.value.shape[0] == n
+    )
+    if not valid:
+        raise ValueError("it holds a decision tree whose nodes point out of range")
+
+
+def _check_binary_tree(tree):
+    data, index, nodes, bounds = (np.asarray(a) for a in tree.get_arrays())
+    n_levels, n_nodes = tree.__getstate__()[5:7]
+    n = len(data)
+    inner = np.flatnonzero(nodes["is_leaf"] == 0) if len(nodes) else np.array([])
+    valid = (
+        np.array_equal(np.sort(index), np.arange(n))
+        and n_nodes == len(nodes) == 2**n_levels - 1
+        and bounds.ndim == 3
+        and bounds.shape[1:] == (n_nodes, data.shape[1])
+        and np.all((0 <= nodes["idx_start"]) & (nodes["idx_start"] <= nodes["idx_end"]))
+        and np.all(nodes["idx_end"] <= n)
+        and np.all(2 * inner + 2 < n_nodes)
+    )
+    if not valid:
+        raise ValueError("it holds a neighbour search whose nodes point out of range")

@@ -171,8 +171,10 @@ def test_score_a_survey_file_and_resume(cutouts, tmp_path, capsys):
     on_workers = tmp_path / "workers.parquet"
     command[-1] = str(on_workers)
     assert main([*command, "--batch-size", "40", "--workers", "2", "-q"]) == 0
+    # Each worker computes with its share of the cores: float32 sums in another
+    # thread count differ in the last digits (up to ~2e-5 relative seen).
     np.testing.assert_allclose(
-        pd.read_parquet(on_workers)["score_samples"], table["score_samples"], rtol=1e-6
+        pd.read_parquet(on_workers)["score_samples"], table["score_samples"], rtol=1e-4
     )
     assert main([*command, "--batch-size", "0"]) == 1
     assert main(["score", str(model), "--data", str(cutouts), "--out", "x"]) == 1

@@ -349,3 +349,218 @@ def test_peak_memory_of_survey_scoring_is_bounded_by_the_chunk(fitted, data, tmp
     # 18 more chunks of 48 images: an all-in-memory run would hold 864 more
     # 16x16x3 images (663 KB as uint8, 2.6 MB as float32).
     assert large - small < 300_000, large - small
+
+
+# -- files crafted against their user ------------------------------------------
+
+
+def _resealed(path, target, edit=None, parts=None, compress=zipfile.ZIP_STORED):
+    """Copy of a model file with its manifest edited (``edit(manifest)``) and
+    parts replaced (``parts``), checksums recomputed as an attacker would."""
+    import hashlib
+
+    with zipfile.ZipFile(path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    manifest = json.loads(members.pop("manifest.json"))
+    members.pop("manifest.sha256")
+    members.update(parts or {})
+    manifest["sha256"] = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()}
+    if edit is not None:
+        edit(manifest)
+    raw = json.dumps(manifest).encode()
+    with zipfile.ZipFile(target, "w", compression=compress) as archive:
+        archive.writestr("manifest.json", raw)
+        archive.writestr("manifest.sha256", hashlib.sha256(raw).hexdigest())
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return target
+
+
+def _set_param(name, value):
+    def edit(manifest):
+        params = manifest["root"]["__estimator__"]["params"]["__dict__"]
+        for item in params:
+            if item[0] == name:
+                item[1] = value
+
+    return edit
+
+
+def _load_in_bounded_memory(paths, headroom_mb):
+    """Load each file in a fresh process whose address space may grow by
+    ``headroom_mb`` only; return what each load raised (or "loaded")."""
+    script = textwrap.dedent(
+        f"""
+        import json, resource
+        import torch, skgalaxy.io, skgalaxy.classification
+        from skgalaxy.io import load_model
+        with open("/proc/self/status") as f:
+            size = next(int(l.split()[1]) for l in f if l.startswith("VmSize"))
+        limit = (size + {headroom_mb} * 1024) * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        results = []
+        for path in {[str(p) for p in paths]!r}:
+            try:
+                load_model(path)
+                results.append(["loaded", ""])
+            except Exception as exc:
+                results.append([type(exc).__name__, str(exc)])
+        print(json.dumps(results))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_bombs_and_huge_networks_are_refused_in_bounded_memory(fitted, tmp_path):
+    path = save_model(fitted["clf"], tmp_path / "clf.skgalaxy")
+    bomb = tmp_path / "bomb.skgalaxy"
+    _resealed(path, bomb, compress=zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("weights/9.safetensors", "w", force_zip64=True) as entry:
+            block = bytes(2**20)
+            for _ in range(600):  # 600 MB of zeros in a file of about 600 kB
+                entry.write(block)
+    assert bomb.stat().st_size < 2 * 2**20
+    huge = _resealed(
+        path,
+        tmp_path / "huge.skgalaxy",
+        _set_param("filters", {"__tuple__": [8000, 8000]}),
+    )
+    results = _load_in_bounded_memory([bomb, huge, path], headroom_mb=300)
+    assert results[0][0] == "ValueError" and "compressed" in results[0][1]
+    assert results[1][0] == "ValueError" and "larger than" in results[1][1]
+    assert results[2] == ["loaded", ""]
+
+
+def test_weights_must_be_those_of_the_network_described(fitted, tmp_path):
+    import torch
+    from safetensors.torch import load, save
+
+    path = save_model(fitted["clf"], tmp_path / "clf.skgalaxy")
+    name = next(n for n in zipfile.ZipFile(path).namelist() if "weights" in n)
+    state = load(zipfile.ZipFile(path).read(name))
+    wider = _resealed(
+        path, tmp_path / "w.skgalaxy", _set_param("filters", {"__tuple__": [8, 17]})
+    )
+    with pytest.raises(ValueError, match="do not match the network"):
+        load_model(wider)
+    ints = {
+        k: v.to(torch.int32) if v.is_floating_point() else v for k, v in state.items()
+    }
+    as_int = _resealed(path, tmp_path / "i.skgalaxy", parts={name: save(ints)})
+    with pytest.raises(ValueError, match="stored as int32"):
+        load_model(as_int)
+    header_lies = bytearray(zipfile.ZipFile(path).read(name))
+    header_lies[:8] = (2**40).to_bytes(8, "little")
+    lies = _resealed(path, tmp_path / "l.skgalaxy", parts={name: bytes(header_lies)})
+    with pytest.raises(ValueError, match="header is longer"):
+        load_model(lies)
+
+
+@pytest.mark.parametrize(
+    "name, value, match",
+    [
+        ("batch_size", 0, "batch_size"),
+        ("max_epochs", -5, "max_epochs"),
+        ("optimizer", "evil", "optimizer"),
+        ("dropout", 7.0, "dropout"),
+    ],
+)
+def test_absurd_parameters_are_refused(fitted, tmp_path, name, value, match):
+    path = save_model(fitted["clf"], tmp_path / "clf.skgalaxy")
+    bad = _resealed(path, tmp_path / "bad.skgalaxy", _set_param(name, value))
+    with pytest.raises(ValueError, match=match):
+        load_model(bad)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m["root"]["__estimator__"].pop("params"),
+        lambda m: m["root"]["__estimator__"].update(params=5),
+        lambda m: m["root"]["__estimator__"].update(attributes=[1, {"x": 2}]),
+        lambda m: m.update(root={"__array__": "absent"}),
+        lambda m: m.update(root=[["not", "a model"]]),
+        lambda m: m.update(root={"__tuple__": 5}),
+    ],
+)
+def test_a_malformed_manifest_is_one_clear_error(fitted, tmp_path, edit):
+    path = save_model(fitted["clf"], tmp_path / "clf.skgalaxy")
+    bad = _resealed(path, tmp_path / "bad.skgalaxy", edit)
+    with pytest.raises(ValueError, match=f"{bad.name} is not a skgalaxy model file"):
+        load_model(bad)
+
+
+def test_a_huge_manifest_or_a_lying_array_is_refused(fitted, tmp_path):
+    from skgalaxy.io import MAX_MANIFEST_BYTES
+
+    path = save_model(fitted["clf"], tmp_path / "clf.skgalaxy")
+    padded = _resealed(
+        path, tmp_path / "m.skgalaxy", lambda m: m.update(pad="x" * MAX_MANIFEST_BYTES)
+    )
+    with pytest.raises(ValueError, match="manifest is over"):
+        load_model(padded)
+    arrays = zipfile.ZipFile(path).read("arrays.npz")
+    with zipfile.ZipFile(arrays_path := tmp_path / "a.npz", "w") as archive:
+        header = np.lib.format.header_data_from_array_1_0(np.zeros(3))
+        header["shape"] = (10**12,)
+        with archive.open("a0.npy", "w") as entry:
+            np.lib.format.write_array_header_1_0(entry, header)
+            entry.write(bytes(24))
+    assert arrays != arrays_path.read_bytes()
+    lying = _resealed(
+        path, tmp_path / "l.skgalaxy", parts={"arrays.npz": arrays_path.read_bytes()}
+    )
+    with pytest.raises(ValueError, match="not what its header says"):
+        load_model(lying)
+
+
+def test_a_crafted_forest_is_refused_not_a_crash(data, tmp_path):
+    X, _ = data
+    forest = IsolationForest(n_estimators=3, random_state=0).fit(X.reshape(len(X), -1))
+    model = make_pipeline(
+        ArcsinhScaler(), TINY["ahunt"](unsupervised=forest, random_state=0)
+    ).fit(X)
+    path = save_model(model, tmp_path / "forest.skgalaxy")
+    assert load_model(path) is not None
+    name = next(n for n in zipfile.ZipFile(path).namelist() if n.startswith("skops"))
+    import skops.io
+
+    from skgalaxy.io import TRUSTED_TYPES
+
+    part = skops.io.loads(zipfile.ZipFile(path).read(name), trusted=TRUSTED_TYPES)
+    tree = part.estimators_[0].tree_
+    state = tree.__getstate__()
+    state["nodes"]["left_child"][0] = 10**9
+    tree.__setstate__(state)
+    crafted = _resealed(
+        path, tmp_path / "c.skgalaxy", parts={name: skops.io.dumps(part)}
+    )
+    with pytest.raises(ValueError, match="tree whose nodes point out of range"):
+        load_model(crafted)
+
+
+def test_a_crafted_neighbour_search_is_refused_not_a_crash(data, tmp_path):
+    X, _ = data
+    model = make_pipeline(
+        MorphologyTransformer(), KNeighborsDetector(n_neighbors=3, algorithm="kd_tree")
+    ).fit(X)
+    path = save_model(model, tmp_path / "knn.skgalaxy")
+    name = next(n for n in zipfile.ZipFile(path).namelist() if n.startswith("skops"))
+    import skops.io
+
+    from skgalaxy.io import TRUSTED_TYPES
+
+    part = skops.io.loads(zipfile.ZipFile(path).read(name), trusted=TRUSTED_TYPES)
+    state = list(part._tree.__getstate__())
+    state[1] = state[1] + 10**9  # every index far outside the data
+    part._tree.__setstate__(tuple(state))
+    crafted = _resealed(
+        path, tmp_path / "c.skgalaxy", parts={name: skops.io.dumps(part)}
+    )
+    with pytest.raises(ValueError, match="neighbour search whose nodes point out"):
+        load_model(crafted)
