@@ -34,6 +34,11 @@ import os
 import sqlite3
 import tempfile
 import threading
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock, one server per folder is up to the user
+    fcntl = None
 import time
 from numbers import Integral
 from pathlib import Path
@@ -45,6 +50,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from ._labels import (
+    check_interest,
+    is_unlabelled,
+    ordered_unique,
+    validate_label,
+)
 from .metrics import anomaly_ranking_report
 
 __all__ = [
@@ -64,11 +75,11 @@ __all__ = [
 #: class but never counts as a class of interest by default.
 NOT_INTERESTING = "not interesting"
 
-#: Longest label accepted.
-MAX_LABEL_LENGTH = 64
-
 _STORE = "session.sqlite"
-_CHECKPOINT = "model.joblib"
+_LOCK = "session.lock"
+#: A pickled checkpoint: written only with ``allow_pickle=True`` (and by
+#: skgalaxy before 0.x's safe checkpoints), loaded only with it.
+_PICKLED = "model.joblib"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS shown (
@@ -86,62 +97,58 @@ def _anomaly_scores(estimator, X):
     return -estimator.score_samples(X)
 
 
-def validate_label(label):
-    """Check a class label given by a person or an oracle; return it as stored.
-
-    Strings are stripped and must be 1 to ``MAX_LABEL_LENGTH`` printable
-    characters; integers and booleans pass; numpy scalars become Python
-    scalars; None means "no label" (skipped).
-
-    Parameters
-    ----------
-    label : str, int, bool, numpy scalar or None
-        The label.
-
-    Returns
-    -------
-    label : str, int, bool or None
-        The label as the session stores it.
-
-    Examples
-    --------
-    >>> from skgalaxy.active import validate_label
-    >>> validate_label("  merger ")
-    'merger'
-    >>> validate_label("")
-    Traceback (most recent call last):
-    ...
-    ValueError: A label must have 1 to 64 characters, got ''.
-    """
-    if label is None:
-        return None
-    if isinstance(label, np.generic):
-        label = label.item()
-    if isinstance(label, (bool, Integral)):
-        return label
-    if not isinstance(label, str):
-        raise TypeError(
-            f"A label must be a string or an integer, got {type(label).__name__}."
-        )
-    text = label.strip()
-    if not text or len(text) > MAX_LABEL_LENGTH:
-        raise ValueError(
-            f"A label must have 1 to {MAX_LABEL_LENGTH} characters, got {label!r}."
-        )
-    if not text.isprintable():
-        raise ValueError(
-            f"A label must be printable text without control characters, got {label!r}."
-        )
-    return text
+def _fingerprint(X, chunk=1024):
+    """Length, sample shape, dtype and a hash of every sample of the pool."""
+    digest = hashlib.blake2b(digest_size=16)
+    for start in range(0, len(X), chunk):
+        digest.update(np.ascontiguousarray(np.asarray(X[start : start + chunk])))
+    return {
+        "n_samples": len(X),
+        "shape": list(X.shape[1:]) if hasattr(X, "shape") else list(np.shape(X[0])),
+        "dtype": str(np.asarray(X[:1]).dtype),
+        "hash": digest.hexdigest(),
+    }
 
 
-def _fingerprint(X):
-    """Length, sample shape, dtype and a hash of the first and last samples."""
+def _legacy_fingerprint(X):
+    """The fingerprint of hunts saved before the whole pool was hashed."""
     n = len(X)
     ends = np.concatenate([np.asarray(X[: min(n, 8)]), np.asarray(X[max(0, n - 8) :])])
     digest = hashlib.blake2b(np.ascontiguousarray(ends).tobytes(), digest_size=16)
     shape = list(getattr(X, "shape", np.shape(ends))[1:])
     return {"n_samples": n, "shape": shape, "hash": digest.hexdigest()}
+
+
+def _spreadsheet_safe(value):
+    """A label as a CSV cell no spreadsheet runs as a formula (OWASP's rule)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _lock_directory(directory):
+    """Create ``directory`` and hold its lock file; refuse a folder in use."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle = open(directory / _LOCK, "a")  # held until close()
+        store = directory / _STORE
+        if store.exists() and not os.access(store, os.W_OK):
+            raise PermissionError(f"{store} is read-only")
+    except OSError as exc:
+        raise ValueError(
+            f"The hunt folder {directory} cannot be written to ({exc}); a hunt "
+            "saves every label as it is given, so it needs a writable folder."
+        ) from exc
+    if fcntl is not None:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise ValueError(
+                f"The hunt in {directory} is open elsewhere (another skgalaxy "
+                "hunt server or session); close that one first."
+            ) from None
+    return handle
 
 
 def _is_fitted(estimator):
@@ -182,7 +189,11 @@ class _Store:
             check_same_thread=False,
             isolation_level=None,  # autocommit; transactions are explicit
         )
-        self.connection.executescript(_SCHEMA)
+        try:
+            self.connection.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self.connection.close()
+            raise ValueError(f"{path} is not a hunt's label store: {exc}.") from exc
 
     def get_meta(self, key, default=None):
         row = self.connection.execute(
@@ -247,13 +258,19 @@ class HuntSession:
 
     With a ``directory``, every label is committed to an append-only SQLite
     store (``session.sqlite``) before :meth:`label` returns, the round's
-    queries are stored when proposed, and the model is written atomically to
-    ``model.joblib`` after each round, so killing the process at any moment
-    loses at most the label being written. Opening the same directory again
-    resumes the hunt: the last round's model, every committed label, and the
-    pending round's queries. ``model.joblib`` is a joblib pickle: open only
-    session folders you made or trust. Without a directory the session lives
-    in memory.
+    queries are stored when proposed, and the model is written atomically
+    after each round as a safe model file (``checkpoint-<round>.skgalaxy``,
+    see :func:`skgalaxy.io.save_model`: data, never code), so killing the
+    process at any moment loses at most the label being written. Opening the
+    same directory again resumes the hunt: the last round's model, every
+    committed label, and the pending round's queries. The folder is locked
+    while the session is open (until :meth:`close`): a second session or
+    server on it is refused.
+
+    Labels are kept of one kind: in a hunt whose known labels are integers,
+    a label given as text that spells an integer (``"1"``, as the labelling
+    page sends it) is that integer; in any other hunt integers are stored as
+    text.
 
     Parameters
     ----------
@@ -278,6 +295,11 @@ class HuntSession:
         labelled in the hunt that was not known at the start, except
         :data:`NOT_INTERESTING`, equally weighted (the detector's reserve
         output while there is none).
+    allow_pickle : bool, default=False
+        Allow a checkpoint that is a joblib pickle, for a detector the safe
+        format cannot hold (a custom step in its pipeline), and resuming
+        from one (as hunts saved by skgalaxy 0.1 are). A pickle runs code
+        when loaded: allow it only for folders you made or trust.
     verbose : int, default=0
         1 or more: a progress bar over the rounds of :meth:`hunt`.
 
@@ -322,35 +344,58 @@ class HuntSession:
         directory=None,
         n_queries=None,
         interest=None,
+        allow_pickle=False,
         verbose=0,
     ):
         self.X = X
         self.directory = None if directory is None else Path(directory)
         self.n_queries = n_queries
         self.interest = interest
+        self.allow_pickle = allow_pickle
         self.verbose = verbose
         self._lock = threading.RLock()
-        saved = self.directory is not None and (self.directory / _CHECKPOINT).is_file()
-        if saved and detector is not None:
-            raise ValueError(
-                f"{self.directory} already holds a hunt; open it without a "
-                "detector to resume it, or choose a new directory."
+        self._folder_lock = None
+        self._store = None
+        try:
+            if self.directory is not None:
+                self._folder_lock = _lock_directory(self.directory)
+            self._store = _Store(
+                None if self.directory is None else self.directory / _STORE
             )
-        if not saved and detector is None:
-            raise ValueError(
-                "A new hunt needs a detector"
-                + ("" if self.directory is None else f" ({self.directory} holds none).")
-            )
-        if self.directory is not None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-        self._store = _Store(
-            None if self.directory is None else self.directory / _STORE
-        )
-        if saved:
-            self._resume()
-        else:
-            self._start(detector, y)
-        self._features = self._transform(self.X)
+            saved = self._store.get_meta("fingerprint") is not None
+            if saved and detector is not None:
+                raise ValueError(
+                    f"{self.directory} already holds a hunt; open it without a "
+                    "detector to resume it, or choose a new directory."
+                )
+            if not saved and detector is None:
+                raise ValueError(
+                    "A new hunt needs a detector"
+                    + ("" if directory is None else f" ({directory} holds none).")
+                )
+            if saved:
+                self._resume()
+            else:
+                self._start(detector, y)
+            self._features = self._transform(self.X)
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def saved_in(directory):
+        """Whether ``directory`` holds a hunt to resume.
+
+        Parameters
+        ----------
+        directory : str or path-like
+            A hunt folder.
+
+        Returns
+        -------
+        saved : bool
+        """
+        return (Path(directory) / _STORE).is_file()
 
     # -- life cycle ---------------------------------------------------------
 
@@ -358,56 +403,160 @@ class HuntSession:
         fingerprint = _fingerprint(self.X)
         if y is not None and len(y) != fingerprint["n_samples"]:
             raise ValueError(f"X has {len(self.X)} samples but y has {len(y)} labels.")
+        known = [] if y is None else [(i, v) for i, v in enumerate(y)]
+        known = [(i, validate_label(v)) for i, v in known if not is_unlabelled(v)]
         if not _is_fitted(detector):
             detector = clone(detector).fit(self.X, y)
         self.detector_ = detector
+        self._label_type = _label_type(
+            [v for _, v in known] or list(getattr(self.hunter_, "initial_classes_", []))
+        )
         if self.interest is None and getattr(self.hunter_, "interest", None):
             self.interest = dict(self.hunter_.interest)
+        self.interest = self._normalised_interest(self.interest)
         self.round_ = 0
         self.history_ = []
-        self._store.set_meta("fingerprint", fingerprint)
+        self._store.set_meta("label_type", self._label_type)
         self._store.set_meta("interest", _jsonable_interest(self.interest))
         self._store.set_meta("n_queries", self.n_queries)
-        if y is not None:
-            known = [(i, validate_label(v)) for i, v in enumerate(y) if not _missing(v)]
-            self._store.add_labels([i for i, _ in known], [v for _, v in known], 0)
+        self._store.add_labels([i for i, _ in known], [v for _, v in known], 0)
         self._checkpoint()
+        self._store.set_meta("fingerprint", fingerprint)  # last: the hunt exists
 
     def _resume(self):
-        import joblib
-
         found = self._store.get_meta("fingerprint")
-        expected = _fingerprint(self.X)
-        if found != expected:
+        current = (_fingerprint if "dtype" in found else _legacy_fingerprint)(self.X)
+        if found != current:
             raise ValueError(
                 f"The pool differs from the one the hunt in {self.directory} was "
-                f"started on (saved {found}, given {expected})."
+                f"started on (saved {found}, given {current})."
             )
-        state = joblib.load(self.directory / _CHECKPOINT)
-        self.detector_ = state["detector"]
-        self.round_ = state["round"]
-        self.history_ = state["history"]
+        self._label_type = self._store.get_meta("label_type", "str")
+        checkpoint = self._store.get_meta("checkpoint")
+        if checkpoint is None and (self.directory / _PICKLED).is_file():
+            checkpoint = {"file": _PICKLED, "format": "joblib"}  # skgalaxy 0.1
+        path = None if checkpoint is None else self.directory / checkpoint["file"]
+        if path is None or not path.is_file():
+            raise ValueError(
+                f"{self.directory} holds the labels of a hunt but not its model "
+                f"({'no checkpoint' if path is None else path.name + ' is missing'}). "
+                "Its labels are in session.sqlite; start a new hunt in another "
+                "folder with them as y."
+            )
+        if "sha256" in checkpoint and _sha256_file(path) != checkpoint["sha256"]:
+            raise ValueError(f"{path} was changed since the hunt wrote it.")
+        if checkpoint["format"] == "joblib":
+            self._load_pickled(path, checkpoint)
+        else:
+            from .io import load_model
+
+            self.detector_ = load_model(path)
+            self.round_ = checkpoint["round"]
+            self.history_ = checkpoint["history"]
         self.interest = _interest_from_json(self._store.get_meta("interest"))
         self.n_queries = self._store.get_meta("n_queries")
 
-    def _checkpoint(self):
-        """Write the model, round and history atomically (a no-op in memory)."""
-        if self.directory is None:
-            return
+    def _load_pickled(self, path, checkpoint):
+        if not self.allow_pickle:
+            raise ValueError(
+                f"{path} is a pickled model: loading it can run any code. Resume "
+                "with allow_pickle=True (skgalaxy hunt --allow-pickle) only if "
+                "you trust whoever made this folder."
+            )
         import joblib
 
-        state = {
-            "round": self.round_,
-            "history": self.history_,
-            "detector": self.detector_,
-        }
-        _write_atomically(
-            self.directory / _CHECKPOINT, lambda tmp: joblib.dump(state, tmp)
+        state = joblib.load(path)
+        if "round" not in checkpoint:  # skgalaxy 0.1 pickled the round too
+            checkpoint = state
+            state = state["detector"]
+        self.detector_ = state
+        self.round_ = checkpoint["round"]
+        self.history_ = checkpoint["history"]
+
+    def _checkpoint(self):
+        """Write the model atomically, then record it (a no-op in memory).
+
+        Each round's model goes to a new file, recorded in the store only
+        once it is complete, so a crash at any moment leaves the last
+        recorded checkpoint whole.
+        """
+        if self.directory is None:
+            return
+        from .io import save_model
+
+        name = f"checkpoint-{self.round_}.skgalaxy"
+        try:
+            _write_atomically(
+                self.directory / name, lambda tmp: save_model(self.detector_, tmp)
+            )
+            record = {"file": name, "format": "skgalaxy"}
+        except TypeError as exc:
+            if not self.allow_pickle:
+                raise TypeError(
+                    f"{exc} A hunt folder holds safe model files only; pass "
+                    "allow_pickle=True to checkpoint this detector as a pickle."
+                ) from exc
+            import joblib
+
+            name = f"checkpoint-{self.round_}.joblib"
+            _write_atomically(
+                self.directory / name, lambda tmp: joblib.dump(self.detector_, tmp)
+            )
+            record = {"file": name, "format": "joblib"}
+        record.update(
+            round=self.round_,
+            history=self.history_,
+            sha256=_sha256_file(self.directory / name),
         )
+        self._store.set_meta("checkpoint", record)
+        for old in self.directory.glob("checkpoint-*"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
 
     def close(self):
-        """Close the label store (the session's data stays in its directory)."""
-        self._store.close()
+        """Close the label store and release the folder (its data stays there)."""
+        if self._store is not None:
+            self._store.close()
+        if self._folder_lock is not None:
+            self._folder_lock.close()
+            self._folder_lock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def as_label(self, label):
+        """Return ``label`` as this hunt stores it.
+
+        Checked by :func:`validate_label`, then made of the hunt's one kind
+        (see the class).
+
+        Parameters
+        ----------
+        label : str, int, bool, numpy scalar or None
+            A label as given.
+
+        Returns
+        -------
+        label : str, int, bool or None
+        """
+        label = validate_label(label)
+        if isinstance(label, bool) or label is None:
+            return label
+        if self._label_type == "int" and isinstance(label, str):
+            digits = label[1:] if label[:1] == "-" else label
+            return int(label) if digits.isdigit() and digits.isascii() else label
+        if self._label_type == "str" and isinstance(label, Integral):
+            return str(label)
+        return label
+
+    def _normalised_interest(self, interest):
+        interest = check_interest(interest)
+        if interest is None:
+            return None
+        return {self.as_label(k): w for k, w in interest.items()}
 
     # -- the detector ---------------------------------------------------------
 
@@ -451,12 +600,9 @@ class HuntSession:
         interest : dict or None
             ``{class: weight}``; None for the default (see the class).
         """
+        interest = self._normalised_interest(interest)
         with self._lock:
-            if interest is not None:
-                clone(self.hunter_).set_params(
-                    interest=dict(interest)
-                )._check_interest()
-            self.interest = None if interest is None else dict(interest)
+            self.interest = interest
             self._store.set_meta("interest", _jsonable_interest(self.interest))
 
     def _sync_interest(self):
@@ -517,8 +663,16 @@ class HuntSession:
         indices : int or array-like of int
             Samples of the pool.
         labels : label or array-like of labels
-            Their classes (see :func:`validate_label`); None withdraws a label
-            (the sample is then skipped).
+            Their classes (see :func:`validate_label`, and the class on the
+            kind labels are kept of); None withdraws a label (the sample is
+            then skipped).
+
+        Returns
+        -------
+        round : int
+            The round the labels are stored under (the one after the last
+            :meth:`teach` to finish: a label given while a round is being
+            taught counts for the next one).
         """
         scalar = np.ndim(indices) == 0
         indices = np.atleast_1d(np.asarray(indices))
@@ -534,9 +688,10 @@ class HuntSession:
                 f"indices must be integers in [0, {len(self._features)}), got "
                 f"{indices.tolist()[:10]}."
             )
-        labels = [validate_label(v) for v in labels]
+        labels = [self.as_label(v) for v in labels]
         with self._lock:
             self._store.add_labels(indices.tolist(), labels, self.round_ + 1)
+            return self.round_ + 1
 
     def labels(self):
         """Every label given, the latest per sample.
@@ -572,15 +727,26 @@ class HuntSession:
         ordered = sorted(rows, key=lambda row: (row[1], row[2]))
         return list(dict.fromkeys(lab for lab, _, _ in ordered if lab is not None))
 
-    def export_labels(self, path):
-        """Write :meth:`labels` to a CSV file.
+    def export_labels(self, path=None):
+        """Write :meth:`labels` as CSV, safe to open in a spreadsheet.
+
+        A text label that a spreadsheet would run as a formula (starting
+        with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is
+        written with a leading ``'``.
 
         Parameters
         ----------
-        path : str or path-like
-            The CSV file.
+        path : str or path-like or None, default=None
+            The CSV file; None returns the text instead.
+
+        Returns
+        -------
+        csv : str or None
+            The CSV text when ``path`` is None.
         """
-        self.labels().to_csv(path, index=False)
+        table = self.labels()
+        table["label"] = table["label"].map(_spreadsheet_safe)
+        return table.to_csv(path, index=False)
 
     def teach(self):
         """Train on every label so far, checkpoint, and close the round.
@@ -614,7 +780,9 @@ class HuntSession:
                     "n_labelled": len(answers),
                     "n_interest": int(hits),
                     "interest_rate": hits / len(answers) if answers else math.nan,
-                    "new_classes": [c for c in _unique(answers) if c not in before],
+                    "new_classes": [
+                        c for c in ordered_unique(answers) if c not in before
+                    ],
                     "n_labels": len(labelled),
                     "seconds": seconds,
                 }
@@ -717,15 +885,18 @@ class HuntSession:
             return _anomaly_scores(self.hunter_, rows)
 
 
-def _missing(value):
-    import pandas as pd
+def _label_type(labels):
+    """``"int"`` when every label is an integer (not a bool), else ``"str"``."""
+    ints = [isinstance(v, Integral) and not isinstance(v, bool) for v in labels]
+    return "int" if ints and all(ints) else "str"
 
-    missing = pd.isna(value)
-    return bool(missing) if np.ndim(missing) == 0 else False
 
-
-def _unique(values):
-    return list(dict.fromkeys(values))
+def _sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _jsonable_interest(interest):

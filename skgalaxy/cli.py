@@ -175,7 +175,7 @@ def _hunt_pool(path):
             raise FileNotFoundError(f"No image file at {path}.")
         try:
             return H5Images(path)
-        except (KeyError, OSError) as exc:
+        except OSError as exc:
             raise ValueError(f"Cannot read images from {path}: {exc}") from exc
     raise ValueError(
         f"Unknown image file format {suffix!r} of {path}; use .npz or .h5."
@@ -190,7 +190,6 @@ def _run_hunt(args):
             'The labelling page needs the app extra: pip install "skgalaxy[app]" '
             f"({exc})."
         ) from exc
-    import joblib
     from sklearn.pipeline import make_pipeline
 
     from .active import HuntSession
@@ -199,14 +198,16 @@ def _run_hunt(args):
 
     images = _hunt_pool(args.data)
     interest = _parse_interest(args.interest)
-    if (args.session / "model.joblib").is_file():
+    if HuntSession.saved_in(args.session):
         print(f"resuming the hunt in {args.session}", flush=True)
-        session = HuntSession(images, directory=args.session)
+        session = HuntSession(
+            images, directory=args.session, allow_pickle=args.allow_pickle
+        )
         if interest is not None:
             session.set_interest(interest)
     else:
         if args.model is not None:
-            detector = joblib.load(args.model)
+            detector = _load(args.model)
         else:
             detector = make_pipeline(
                 ArcsinhScaler(),
@@ -223,9 +224,17 @@ def _run_hunt(args):
             directory=args.session,
             n_queries=args.queries,
             interest=interest,
+            allow_pickle=args.allow_pickle,
         )
     serve(session, host=args.host, port=args.port, open_browser=not args.no_browser)
     return 0
+
+
+def _port(text):
+    """A TCP port number, for argparse."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return int(text)
 
 
 def build_parser():
@@ -350,8 +359,15 @@ def build_parser():
         "--model",
         type=Path,
         default=None,
-        help="a joblib pipeline ending in AHUNTDetector (only files you trust); "
-        "default: ArcsinhScaler + AHUNTDetector",
+        help="a model file (skgalaxy train ahunt), or a .joblib pipeline ending in "
+        "AHUNTDetector (only files you trust); default: ArcsinhScaler + "
+        "AHUNTDetector",
+    )
+    hunt.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="let the hunt folder hold (and resume from) a pickled model, which "
+        "runs code when loaded: only for folders you trust",
     )
     hunt.add_argument(
         "--interest",
@@ -362,7 +378,7 @@ def build_parser():
     )
     hunt.add_argument("--queries", type=int, default=10, help="galaxies per round")
     hunt.add_argument("--host", default="127.0.0.1", help="address to bind")
-    hunt.add_argument("--port", type=int, default=8765, help="0: any free port")
+    hunt.add_argument("--port", type=_port, default=8765, help="0: any free port")
     hunt.add_argument("--no-browser", action="store_true", help="do not open a browser")
     hunt.set_defaults(handler=_run_hunt)
     return parser

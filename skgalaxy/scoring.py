@@ -4,14 +4,20 @@
 HDF5 file read lazily, a dask array, or an in-memory array — optionally in
 parallel on ``dask.distributed`` workers, and writes each chunk's results as
 one Parquet part the moment it is done, under a temporary name renamed into
-place. An interrupted run, started again, computes only the parts that are
-missing; ``_SUCCESS`` marks a complete output. Memory is bounded by a chunk,
-whatever the size of the survey.
+place. Each part records what produced it — the model's digest, its row
+range and a digest of the rows it scored — in its Parquet metadata. An
+interrupted run, started again, checks every part it finds against the model
+and images it is given and computes only the parts that are missing or not of
+this run (truncated, swapped, or made from images that changed since);
+``_SUCCESS`` marks a complete output. Memory is bounded by a chunk, whatever
+the size of the survey.
 """
 
 import hashlib
 import json
 import os
+import pickle
+import warnings
 from contextlib import contextmanager
 from numbers import Integral
 from pathlib import Path
@@ -91,37 +97,93 @@ def _part_name(number):
 _MODELS = {}
 
 
-def _load_cached(model_path):
-    """Each worker process loads a model file once."""
+def _load_cached(model_path, digest):
+    """Each worker process loads a model file once, refusing one that changed."""
     from .io import load_model
 
-    key = str(model_path)
+    key = (str(model_path), digest)
     if key not in _MODELS:
+        if _file_digest(model_path) != digest:
+            raise ValueError(
+                f"{model_path} changed while the survey was being scored; start "
+                "again with a new output folder."
+            )
         _MODELS[key] = load_model(model_path)
     return _MODELS[key]
 
 
-def _score_part(model, source, out, number, start, stop):
-    """Score images ``[start, stop)`` and write their part atomically."""
+def _file_digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _model_digest(model):
+    """SHA-256 of a model file, or of a model in memory as pickled."""
     if isinstance(model, (str, Path)):
-        model = _load_cached(model)
+        return _file_digest(model)
+    return hashlib.sha256(pickle.dumps(model, protocol=4)).hexdigest()
+
+
+def _rows_digest(images):
+    """A hash of a chunk of images: their shape, dtype and every value."""
+    images = np.ascontiguousarray(images)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(json.dumps([list(images.shape), images.dtype.str]).encode())
+    digest.update(images)
+    return digest.hexdigest()
+
+
+def _provenance(model_digest, start, stop, images):
+    """What a part records of what produced it."""
+    return {
+        "model": model_digest,
+        "rows": [start, stop],
+        "source": _rows_digest(images),
+    }
+
+
+def _score_part(model, model_digest, source, out, number, start, stop):
+    """Score images ``[start, stop)`` and write their part atomically.
+
+    The part's Parquet metadata (key ``skgalaxy``) records its provenance:
+    the model's digest, the row range and a digest of the rows scored.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if isinstance(model, (str, Path)):
+        model = _load_cached(model, model_digest)
     if isinstance(source, (str, Path)):
         from .datasets import H5Images
 
         source = H5Images(source)
-    table = prediction_table(model, np.asarray(source[start:stop]), start=start)
+    images = np.asarray(source[start:stop])
+    table = pa.Table.from_pandas(
+        prediction_table(model, images, start=start), preserve_index=False
+    )
+    record = json.dumps(_provenance(model_digest, start, stop, images))
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"skgalaxy": record.encode()}
+    )
     target = Path(out) / _part_name(number)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    table.to_parquet(tmp, index=False)
+    pq.write_table(table, tmp)
     os.replace(tmp, target)
     return stop - start
 
 
-def _fingerprint(model_path, n_images, chunk_size):
-    digest = None
-    if isinstance(model_path, (str, Path)):
-        digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
-    return {"n_images": int(n_images), "chunk_size": int(chunk_size), "model": digest}
+def _part_is_valid(path, model_digest, source, start, stop):
+    """Whether the part at ``path`` holds rows ``[start, stop)`` of this run."""
+    import pyarrow.parquet as pq
+
+    try:
+        info = pq.ParquetFile(path).metadata
+        record = json.loads(info.metadata[b"skgalaxy"])
+    except (OSError, KeyError, TypeError, ValueError):  # truncated, foreign, old
+        return False
+    if info.num_rows != stop - start or record.get("rows") != [start, stop]:
+        return False
+    images = np.asarray(source[start:stop])
+    return record == _provenance(model_digest, start, stop, images)
 
 
 @contextmanager
@@ -192,6 +254,35 @@ def local_client(n_workers):
         yield client
 
 
+def _parts_to_score(out, chunks, digest, source, path_source):
+    """The chunks whose part is missing or not of this run (removed, warned of).
+
+    A part that is truncated, holds other rows, or was made by another model
+    or from other images than ``source`` now holds is scored again.
+    """
+    if path_source:
+        from .datasets import H5Images
+
+        source = H5Images(source)
+    todo, stale = [], []
+    for number, start, stop in chunks:
+        path = out / _part_name(number)
+        if path.is_file() and not _part_is_valid(path, digest, source, start, stop):
+            stale.append(path.name)
+            path.unlink()
+        if not path.is_file():
+            todo.append((number, start, stop))
+    if stale:
+        warnings.warn(
+            f"{out}: {len(stale)} part(s) were not of this run's model and images "
+            f"(damaged, swapped or the images changed) and are scored again: "
+            f"{stale[:5]}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return todo
+
+
 def score_survey(model, source, out, *, chunk_size=4096, client=None, progress=True):
     """Score a survey chunk by chunk into a resumable Parquet folder.
 
@@ -238,8 +329,9 @@ def score_survey(model, source, out, *, chunk_size=4096, client=None, progress=T
         n_images = len(source)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    model_file = model if isinstance(model, (str, Path)) else None
-    meta = _fingerprint(model_file, n_images, chunk_size)
+    model_is_file = isinstance(model, (str, Path))
+    digest = _model_digest(model)
+    meta = {"n_images": int(n_images), "chunk_size": int(chunk_size), "model": digest}
     meta_path = out / _META
     if meta_path.is_file():
         if json.loads(meta_path.read_text()) != meta:
@@ -249,17 +341,20 @@ def score_survey(model, source, out, *, chunk_size=4096, client=None, progress=T
             )
     else:
         meta_path.write_text(json.dumps(meta))
+    (out / _SUCCESS).unlink(missing_ok=True)
     chunks = [
         (number, start, min(start + chunk_size, n_images))
         for number, start in enumerate(range(0, n_images, chunk_size))
     ]
-    todo = [c for c in chunks if not (out / _part_name(c[0])).is_file()]
+    todo = _parts_to_score(out, chunks, digest, source, path_source)
     done = n_images - sum(stop - start for _, start, stop in todo)
     with tqdm(total=n_images, initial=done, unit="img", disable=not progress) as bar:
         if client is None:
-            loaded = _load_cached(model) if isinstance(model, (str, Path)) else model
+            loaded = _load_cached(model, digest) if model_is_file else model
             for number, start, stop in todo:
-                bar.update(_score_part(loaded, source, out, number, start, stop))
+                bar.update(
+                    _score_part(loaded, digest, source, out, number, start, stop)
+                )
         else:
             from dask.distributed import as_completed
 
@@ -267,6 +362,7 @@ def score_survey(model, source, out, *, chunk_size=4096, client=None, progress=T
                 client.submit(
                     _score_part,
                     model,
+                    digest,
                     str(source) if path_source else source,
                     str(out),
                     number,

@@ -261,14 +261,15 @@ def test_a_saved_hunt_resumes_with_labels_queries_model_and_history(pool, tmp_pa
     np.testing.assert_array_equal(resumed.pending(), pending)
     np.testing.assert_array_equal(resumed.anomaly_scores(), scores)
     assert len(resumed.labels()) == 100 + 5 + 2
+    out = tmp_path / "labels.csv"
+    resumed.export_labels(out)
+    resumed.close()
     with pytest.raises(ValueError, match="already holds a hunt"):
         HuntSession(X, DETECTOR, directory=folder)
     with pytest.raises(ValueError, match="differs"):
         HuntSession(X[::-1], directory=folder)
     with pytest.raises(ValueError, match="needs a detector"):
         HuntSession(X, directory=tmp_path / "empty")
-    out = tmp_path / "labels.csv"
-    resumed.export_labels(out)
     exported = pd.read_csv(out)
     assert list(exported.columns) == ["index", "label", "round", "time"]
     assert len(exported) == 107

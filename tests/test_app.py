@@ -18,14 +18,14 @@ TOKEN = "test-token"
 def hunt(tmp_path):
     images, _ = small_galaxies(40, size=16)
     session = HuntSession(images, TINY["ahunt"](), directory=tmp_path / "hunt")
-    client = TestClient(create_app(session, TOKEN))
+    client = TestClient(create_app(session, TOKEN), base_url="http://127.0.0.1")
     client.headers["X-Hunt-Token"] = TOKEN
     return session, client
 
 
 def test_every_request_needs_the_token(hunt):
     session, client = hunt
-    anonymous = TestClient(client.app)
+    anonymous = TestClient(client.app, base_url="http://127.0.0.1")
     for path in ("/", "/api/state", "/api/image/0.png", "/api/export.csv"):
         assert anonymous.get(path).status_code == 403
         assert anonymous.get(path, params={"token": "wrong"}).status_code == 403
@@ -53,7 +53,8 @@ def test_state_labels_new_classes_and_export(hunt):
     shown = [q["index"] for q in state["queries"]]
     assert len(shown) == 4 and state["classes"] == ["not interesting"]
     answer = client.post("/api/label", json={"index": shown[0], "label": " merger "})
-    assert answer.json() == {"index": shown[0], "label": "merger", "saved": True}
+    expected = {"index": shown[0], "label": "merger", "round": 1, "saved": True}
+    assert answer.json() == expected
     assert session.labels()["label"].tolist() == ["merger"]  # committed already
     client.post("/api/label", json={"index": shown[1], "label": "not interesting"})
     state = client.get("/api/state").json()

@@ -250,7 +250,7 @@ _KILLED_SCORE = textwrap.dedent(
     original = scoring._score_part
     def slow(*args):
         done = original(*args)
-        print("part", args[3], flush=True)
+        print("part", args[4], flush=True)
         time.sleep(0.5)
         return done
     scoring._score_part = slow

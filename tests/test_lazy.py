@@ -34,7 +34,7 @@ def test_h5_images_reads_what_it_is_indexed_with(h5_file):
     np.testing.assert_array_equal(np.asarray(lazy), images)
     restored = pickle.loads(pickle.dumps(lazy))
     np.testing.assert_array_equal(restored[:2], images[:2])
-    with pytest.raises(KeyError, match="no dataset"):
+    with pytest.raises(ValueError, match="no dataset"):
         H5Images(path, key="pixels")
 
 

@@ -5,7 +5,6 @@ import hashlib
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
@@ -32,6 +31,7 @@ from .._base import (
     keep_state_on_error,
 )
 from .._images import ImageBatches, ImageInputMixin, input_ndim
+from .._labels import check_interest, is_unlabelled, ordered_unique
 from ..nn import rng
 from ..nn.classifier import GalaxyCNN, grow_head
 from ..nn.equivariant import D4CNN
@@ -56,23 +56,12 @@ CALIBRATION_PAIRS = 500
 _BATCH = 256
 
 
-def _unique(values):
-    """Distinct values in order of first appearance (any hashable labels)."""
-    return list(dict.fromkeys(values.tolist() if hasattr(values, "tolist") else values))
-
-
-def _is_unlabelled(value):
-    """None, NaN of any float type and ``pd.NA`` mark an unlabelled sample."""
-    missing = pd.isna(value)
-    return bool(missing) if np.ndim(missing) == 0 else False
-
-
 def _labels(y, n_samples, allow_unlabelled):
     """Labels as an object array and the mask of labelled samples."""
     labels = np.asarray(column_or_1d(y, dtype=object), dtype=object)
     if len(labels) != n_samples:
         raise ValueError(f"X has {n_samples} samples but y has {len(labels)} labels.")
-    labelled = np.array([not _is_unlabelled(v) for v in labels], dtype=bool)
+    labelled = np.array([not is_unlabelled(v) for v in labels], dtype=bool)
     if not allow_unlabelled and not labelled.all():
         raise ValueError(
             "teach needs a label for every sample; None/NaN mark unlabelled "
@@ -618,22 +607,7 @@ class AHUNTDetector(
             self.scale_ = _label_spacing(self.reference_, y, len(self.classes_))
 
     def _check_interest(self):
-        if self.interest is None:
-            return
-        weights = list(self.interest.values())
-        if not weights or any(
-            not isinstance(w, Real)
-            or isinstance(w, bool)
-            or not np.isfinite(w)
-            or w < 0
-            for w in weights
-        ):
-            raise ValueError(
-                "interest must map class labels to finite, non-negative weights, "
-                f"got {self.interest!r}."
-            )
-        if sum(weights) <= 0:
-            raise ValueError("interest needs at least one positive weight.")
+        check_interest(self.interest)
 
     @keep_state_on_error
     @_fit_context(prefer_skip_nested_validation=True)
@@ -658,7 +632,7 @@ class AHUNTDetector(
             y = np.full(len(X_t), None, dtype=object)
         labels, labelled = _labels(y, len(X_t), allow_unlabelled=True)
         self._check_interest()
-        known = [c for c in _unique(labels[labelled]) if c != self.reserve_label]
+        known = [c for c in ordered_unique(labels[labelled]) if c != self.reserve_label]
         self.initial_classes_ = np.array(known, dtype=object)
         self.classes_ = np.array([*known, self.reserve_label], dtype=object)
         self.class_counts_ = np.zeros(len(self.classes_), dtype=np.int64)
@@ -714,7 +688,7 @@ class AHUNTDetector(
         labels, _ = _labels(y, len(X_t), allow_unlabelled=False)
         fingerprints = _fingerprints(X_t) if self.calibrate else None
         held_out, held_out_scores = self._held_out_scores(X_t, fingerprints)
-        new_classes = [c for c in _unique(labels) if c not in set(self.classes_)]
+        new_classes = [c for c in ordered_unique(labels) if c not in set(self.classes_)]
         self.classes_ = np.array([*self.classes_, *new_classes], dtype=object)
         net = copy.deepcopy(self.net_)  # trained on a copy: see keep_state_on_error
         if net is not None and new_classes:

@@ -6,17 +6,61 @@ import socket
 import threading
 import webbrowser
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import numpy as np
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from ..active import NOT_INTERESTING, validate_label
+from ..active import NOT_INTERESTING
 
-__all__ = ["create_app", "display_png", "serve"]
+__all__ = ["MAX_BODY_BYTES", "create_app", "display_png", "serve"]
 
 STATIC = Path(__file__).with_name("static")
+
+#: Largest request body the server reads (a label or an interest is tiny).
+MAX_BODY_BYTES = 64 * 1024
+
+#: The names this machine answers to on the loopback interface.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+class _Gate:
+    """Refuse a request before the app reads a byte of its body.
+
+    An ASGI middleware: the token (``?token=`` or ``X-Hunt-Token``) is
+    checked first (403), then the body's declared size (413 past
+    ``MAX_BODY_BYTES``; 411 for a body of undeclared size).
+    """
+
+    def __init__(self, app, token):
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        given = (query.get("token") or [None])[0] or headers.get(
+            b"x-hunt-token", b""
+        ).decode("latin-1")
+        length = headers.get(b"content-length")
+        refusal = None
+        if not given or not secrets.compare_digest(given, self.token):
+            refusal = (403, "missing or wrong token")
+        elif b"transfer-encoding" in headers and length is None:
+            refusal = (411, "a request body needs a Content-Length")
+        elif length is not None and (
+            not length.isdigit() or int(length) > MAX_BODY_BYTES
+        ):
+            refusal = (413, f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+        if refusal is not None:
+            response = JSONResponse({"detail": refusal[1]}, status_code=refusal[0])
+            return await response(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 def _page():
@@ -95,13 +139,17 @@ def _classes(session):
     return [*names, NOT_INTERESTING]
 
 
-def create_app(session, token):
+def create_app(session, token, hosts=LOOPBACK_HOSTS):
     """Build the web app of a hunt.
 
     Every request must carry ``token`` (as ``?token=`` or the
-    ``X-Hunt-Token`` header) or is refused with 403. The app opens no file
+    ``X-Hunt-Token`` header) or is refused with 403 before its body is
+    read; bodies over ``MAX_BODY_BYTES`` are refused (413), and so is a
+    request whose ``Host`` is not one of ``hosts`` (400; this stops DNS
+    rebinding: a page elsewhere that makes its name point at this machine
+    still sends its own name). The app opens no file
     the browser names: images are served by their index in the session's
-    pool, labels are checked by :func:`~skgalaxy.active.validate_label` and
+    pool, labels are checked by :meth:`~skgalaxy.active.HuntSession.as_label` and
     committed before the answer says they are saved.
 
     Parameters
@@ -110,6 +158,8 @@ def create_app(session, token):
         The hunt the page shows and drives.
     token : str
         The secret of this server.
+    hosts : sequence of str, default=LOOPBACK_HOSTS
+        The host names requests may be addressed to.
 
     Returns
     -------
@@ -124,14 +174,9 @@ def create_app(session, token):
     app = FastAPI(
         title="skgalaxy hunt", docs_url=None, redoc_url=None, openapi_url=None
     )
+    app.add_middleware(_Gate, token=token)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
     busy = threading.Lock()
-
-    def authorised(request: Request):
-        given = request.query_params.get("token") or request.headers.get("x-hunt-token")
-        if not given or not secrets.compare_digest(given, token):
-            raise HTTPException(status_code=403, detail="missing or wrong token")
-
-    guarded = [Depends(authorised)]
 
     def state():
         pending = session.query()
@@ -157,15 +202,15 @@ def create_app(session, token):
 
     html = _page()
 
-    @app.get("/", dependencies=guarded, response_class=HTMLResponse)
+    @app.get("/", response_class=HTMLResponse)
     def page():
         return html
 
-    @app.get("/api/state", dependencies=guarded)
+    @app.get("/api/state")
     def get_state():
         return state()
 
-    @app.get("/api/image/{index}.png", dependencies=guarded)
+    @app.get("/api/image/{index}.png")
     def image(index: int, size: int | None = None):
         if not 0 <= index < len(session.X):
             raise HTTPException(status_code=404, detail="no such image")
@@ -177,20 +222,20 @@ def create_app(session, token):
             headers={"Cache-Control": "private, max-age=3600"},
         )
 
-    @app.post("/api/label", dependencies=guarded)
+    @app.post("/api/label")
     def post_label(body: LabelIn):
         if body.index not in set(session.pending().tolist()):
             raise HTTPException(
                 status_code=422, detail="only this round's galaxies can be labelled"
             )
         try:
-            label = validate_label(body.label)
+            label = session.as_label(body.label)
+            round_ = session.label(body.index, label)
         except (TypeError, ValueError) as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
-        session.label(body.index, label)
-        return {"index": body.index, "label": label, "saved": True}
+        return {"index": body.index, "label": label, "round": round_, "saved": True}
 
-    @app.post("/api/interest", dependencies=guarded)
+    @app.post("/api/interest")
     def post_interest(body: InterestIn):
         try:
             session.set_interest(body.interest)
@@ -198,20 +243,22 @@ def create_app(session, token):
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         return state()
 
-    @app.post("/api/round", dependencies=guarded)
+    @app.post("/api/round")
     def next_round():
         if not busy.acquire(blocking=False):
             raise HTTPException(status_code=409, detail="a round is being taught")
         try:
             session.teach()
+        except ValueError as exc:  # e.g. nothing labelled to learn from
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
         finally:
             busy.release()
         return state()
 
-    @app.get("/api/export.csv", dependencies=guarded)
+    @app.get("/api/export.csv")
     def export():
         return Response(
-            session.labels().to_csv(index=False),
+            session.export_labels(),
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="labels.csv"'},
         )
@@ -243,7 +290,7 @@ def serve(session, *, host="127.0.0.1", port=0, token=None, open_browser=True):
     import uvicorn
 
     token = token or secrets.token_urlsafe(16)
-    app = create_app(session, token)
+    app = create_app(session, token, hosts=(*LOOPBACK_HOSTS, host))
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))

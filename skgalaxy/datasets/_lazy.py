@@ -51,7 +51,7 @@ class H5Images:
         self.key = key
         with h5py.File(path, "r") as f:
             if key not in f or not isinstance(f[key], h5py.Dataset):
-                raise KeyError(f"{path} has no dataset {key!r}.")
+                raise ValueError(f"{path} has no dataset {key!r}.")
             self.shape = tuple(f[key].shape)
             self.dtype = f[key].dtype
 
