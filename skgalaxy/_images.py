@@ -125,6 +125,10 @@ def validate_images(estimator, X, *, reset, image_shape=None, min_samples=1):
         never to be written to.
     """
     ndim = _ndim(X)
+    if ndim == 4:
+        _refuse_channels_first(X.shape[1:], "X has images of shape")
+    if ndim != 4 and image_shape is not None and len(tuple(image_shape)) == 3:
+        _refuse_channels_first(tuple(image_shape), "image_shape is")
     if ndim == 4 and image_shape is not None:
         _check_image_shape(image_shape, math.prod(X.shape[1:]))
         if tuple(image_shape) != tuple(X.shape[1:]):
@@ -174,6 +178,23 @@ def validate_images(estimator, X, *, reset, image_shape=None, min_samples=1):
         estimator.image_shape_ = tuple(int(v) for v in shape)
         estimator.input_ndim_ = 4 if ndim == 4 else 2
     return flat.reshape((len(flat), *estimator.image_shape_))
+
+
+def _refuse_channels_first(shape, what):
+    """Refuse ``(channels, H, W)`` images: a few planes of large square-ish ones.
+
+    Band cubes from FITS files come channels-first; taken as NHWC they would
+    be images a few pixels tall with dozens of channels, a silent wrong
+    answer.
+    """
+    first, height, width = (int(v) for v in shape)
+    if first <= 16 and height > 2 * first and width > 2 * first:
+        raise ValueError(
+            f"{what} {tuple(shape)}: that looks channels-first ({first} bands of "
+            f"{height}x{width} pixels), but skgalaxy takes images as (n_samples, "
+            "height, width, channels). Move the band axis last: "
+            "np.moveaxis(X, 1, -1)."
+        )
 
 
 def _ndim(X):

@@ -1,3 +1,5 @@
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -8,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import TINY
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.ensemble import IsolationForest
 
 from skgalaxy.active import (
@@ -344,3 +346,189 @@ def test_a_hunt_killed_mid_round_resumes_with_every_committed_label(tmp_path):
     np.testing.assert_array_equal(resumed.pending(), shown)
     resumed.hunter_.set_params(epochs_per_round=2)
     assert resumed.teach().round_ == 1
+
+
+# -- a hunt folder is data, not a program -------------------------------------
+
+
+def _planted_pickle(path, marker):
+    """A pickle that, once loaded, writes ``marker``: what a hostile folder holds."""
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path.write_bytes(pickle.dumps({"detector": Payload(), "round": 0, "history": []}))
+
+
+def test_a_hunt_folder_never_runs_a_pickle_unless_asked(pool, tmp_path):
+    X, _, truth = pool
+    folder = tmp_path / "hunt"
+    _session(pool, directory=folder).close()
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["checkpoint-0.skgalaxy", "session.lock", "session.sqlite"]
+    # A folder handed over by someone else: the checkpoint swapped for a pickle.
+    import sqlite3
+
+    (folder / "checkpoint-0.skgalaxy").unlink()
+    with sqlite3.connect(folder / "session.sqlite") as store:
+        store.execute("DELETE FROM meta WHERE key = 'checkpoint'")
+    marker = tmp_path / "ran"
+    _planted_pickle(folder / "model.joblib", marker)
+    with pytest.raises(ValueError, match="pickled model.*allow_pickle=True"):
+        HuntSession(X, directory=folder)
+    assert not marker.exists()
+    with contextlib.suppress(Exception):  # asked for: the pickle runs
+        HuntSession(X, directory=folder, allow_pickle=True).close()
+    assert marker.exists()
+
+
+class Doubler(TransformerMixin, BaseEstimator):
+    """A user's own step: the safe model format cannot hold it."""
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = np.shape(X)[1]
+        return self
+
+    def transform(self, X):
+        return 2 * np.asarray(X)
+
+
+def test_a_detector_the_safe_format_cannot_hold_needs_allow_pickle(pool, tmp_path):
+    from sklearn.pipeline import make_pipeline
+
+    X, y, truth = pool
+    custom = make_pipeline(Doubler(), clone(DETECTOR))
+    with pytest.raises(TypeError, match="allow_pickle=True"):
+        HuntSession(X, custom, y=y, directory=tmp_path / "a")
+    session = HuntSession(X, custom, y=y, directory=tmp_path / "b", allow_pickle=True)
+    session.close()
+    with pytest.raises(ValueError, match="pickled model"):
+        HuntSession(X, directory=tmp_path / "b")
+    with HuntSession(X, directory=tmp_path / "b", allow_pickle=True) as resumed:
+        assert resumed.round_ == 0
+
+
+def test_one_session_per_folder_and_a_missing_model_is_refused(pool, tmp_path):
+    X, _, truth = pool
+    folder = tmp_path / "hunt"
+    session = _session(pool, directory=folder)
+    with pytest.raises(ValueError, match="open elsewhere"):
+        HuntSession(X, directory=folder)
+    session.run_round(lambda i: truth[i])
+    session.close()
+    with HuntSession(X, directory=folder) as again:
+        assert again.round_ == 1
+    (folder / "checkpoint-1.skgalaxy").unlink()
+    with pytest.raises(ValueError, match="not its model.*checkpoint-1.skgalaxy"):
+        HuntSession(X, directory=folder)
+
+
+def test_a_changed_checkpoint_or_a_garbage_store_is_a_clear_error(pool, tmp_path):
+    X, _, _ = pool
+    folder = tmp_path / "hunt"
+    _session(pool, directory=folder).close()
+    with open(folder / "checkpoint-0.skgalaxy", "ab") as f:
+        f.write(b"x")
+    with pytest.raises(ValueError, match="changed since the hunt wrote it"):
+        HuntSession(X, directory=folder)
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "session.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(ValueError, match="not a hunt's label store"):
+        HuntSession(X, directory=garbage)
+
+
+def test_a_pool_changed_in_its_middle_rows_is_refused(pool, tmp_path):
+    X, _, _ = pool
+    folder = tmp_path / "hunt"
+    _session(pool, directory=folder).close()
+    changed = X.copy()
+    changed[len(X) // 2] += 1.0
+    with pytest.raises(ValueError, match="pool differs"):
+        HuntSession(changed, directory=folder)
+
+
+_READ_ONLY = textwrap.dedent(
+    """
+    import os, sys
+    import numpy as np
+    from skgalaxy.active import HuntSession
+    if os.getuid() == 0:
+        os.setgid(65534)
+        os.setuid(65534)  # root writes everywhere: try it as nobody
+    try:
+        HuntSession(np.zeros((5, 2)), directory=sys.argv[1])
+    except ValueError as exc:
+        print(exc)
+    """
+)
+
+
+def test_a_read_only_folder_is_refused_at_start(pool, tmp_path):
+    folder = tmp_path / "hunt"
+    _session(pool, directory=folder).close()
+    for path in (tmp_path, folder, *folder.iterdir()):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _READ_ONLY, str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        for path in (tmp_path, folder, *folder.iterdir()):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert "cannot be written to" in result.stdout, result.stderr
+
+
+def test_integer_hunts_keep_integer_labels(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    y = np.full(60, None, dtype=object)
+    y[:30] = np.arange(30) % 2
+    with HuntSession(X, clone(DETECTOR), y=y, directory=tmp_path / "h") as session:
+        shown = session.query()
+        assert session.label(shown[:2], ["1", " 0"]) == 1
+        session.label(shown[2], "merger")
+        latest = session.labels().set_index("index")["label"]
+        assert latest[shown[0]] == 1 and latest[shown[1]] == 0
+        assert latest[shown[2]] == "merger"
+        session.set_interest({"1": 2.0})
+        assert session.interest == {1: 2.0}
+
+
+@pytest.mark.parametrize(
+    "interest, match",
+    [
+        ({"": 1.0}, "1 to 64 characters"),
+        (dict.fromkeys(map(str, range(100_000)), 1.0), "1 to 1000 class"),
+        ({"merger": float("nan")}, "finite"),
+        ({"nan": 1.0}, "reads back as a missing value"),
+    ],
+)
+def test_bad_interest_is_refused(pool, interest, match):
+    session = _session(pool)
+    with pytest.raises(ValueError, match=match):
+        session.set_interest(interest)
+    assert session.interest is None
+
+
+def test_labels_that_spreadsheets_misread_are_refused_or_escaped(pool, tmp_path):
+    X, _, _ = pool
+    session = _session(pool)
+    shown = session.query()
+    for text in ("None", "nan", "null", "NA"):
+        with pytest.raises(ValueError, match="reads back as a missing value"):
+            session.label(shown[0], text)
+    with pytest.raises(ValueError) as error:
+        session.label(shown[0], "x" * 10_000_000)
+    assert len(str(error.value)) < 200  # the label is not echoed whole
+    session.label(shown[:2], ['=HYPERLINK("http://x")', "@SUM(1)"])
+    exported = pd.read_csv(io.StringIO(session.export_labels())).set_index("index")
+    assert sorted(exported["label"][shown[:2]]) == [
+        '\'=HYPERLINK("http://x")',
+        "'@SUM(1)",
+    ]

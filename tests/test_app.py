@@ -146,3 +146,74 @@ def test_display_png_stretches_float_images_and_keeps_uint8():
     shown = np.asarray(Image.open(BytesIO(display_png(colour, size=16))))
     assert shown.shape == (16, 16, 3)
     np.testing.assert_array_equal(shown[::2, ::2], colour)
+
+
+def _asgi_request(app, method, path, headers, query=b""):
+    """Send one request to the ASGI app; return (status, whether the body was read)."""
+    import asyncio
+
+    read = []
+    sent = []
+
+    async def receive():
+        read.append(True)
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8765),
+    }
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], bool(read)
+
+
+def test_requests_are_refused_before_their_body_is_read(hunt):
+    _, client = hunt
+    app = client.app
+    big = {"host": "127.0.0.1:8765", "content-length": str(300 * 2**20)}
+    assert _asgi_request(app, "POST", "/api/label", big) == (403, False)
+    with_token = {**big, "x-hunt-token": TOKEN}
+    assert _asgi_request(app, "POST", "/api/label", with_token) == (413, False)
+    chunked = {
+        "host": "127.0.0.1",
+        "x-hunt-token": TOKEN,
+        "transfer-encoding": "chunked",
+    }
+    assert _asgi_request(app, "POST", "/api/label", chunked) == (411, False)
+    elsewhere = {"host": "evil.example:8765", "x-hunt-token": TOKEN}
+    assert _asgi_request(app, "GET", "/api/state", elsewhere)[0] == 400
+    rebound = TestClient(app, base_url="http://evil.example")
+    assert rebound.get("/api/state", params={"token": TOKEN}).status_code == 400
+
+
+def test_a_round_without_labels_is_a_client_error(hunt):
+    session, client = hunt
+    empty = HuntSession(
+        np.zeros((20, 3), np.float32) + np.arange(20)[:, None],
+        TINY["ahunt"](),
+    )
+    answer = TestClient(create_app(empty, TOKEN), base_url="http://127.0.0.1").post(
+        "/api/round", headers={"X-Hunt-Token": TOKEN}
+    )
+    assert answer.status_code == 422 and answer.json()["detail"]
+
+
+def test_the_export_escapes_formulas(hunt):
+    session, client = hunt
+    shown = [q["index"] for q in client.get("/api/state").json()["queries"]]
+    client.post("/api/label", json={"index": shown[0], "label": "=cmd|' /C calc'!A0"})
+    csv = client.get("/api/export.csv").text
+    assert "'=cmd" in csv and "\n=cmd" not in csv and ",=cmd" not in csv

@@ -220,3 +220,22 @@ def test_fetch_galaxy10_from_a_local_server(
     bad = ["--url", f"{base}/absent.h5"]
     assert main(["fetch", "galaxy10", "--data-home", str(tmp_path / "x"), *bad]) == 1
     assert "Could not download" in capsys.readouterr().err
+
+
+def test_bad_files_and_ports_are_errors_not_tracebacks(tmp_path, capsys):
+    import h5py
+
+    survey = tmp_path / "no_images.h5"
+    with h5py.File(survey, "w") as f:
+        f["pixels"] = np.zeros((2, 4, 4, 1))
+    from skgalaxy import ArcsinhScaler
+    from skgalaxy.io import save_model
+
+    model = save_model(ArcsinhScaler().fit(np.ones((2, 4, 4, 1))), tmp_path / "m.sk")
+    command = ["score", str(model), "--data", str(survey), "--out", str(tmp_path / "o")]
+    assert main(command) == 1
+    assert "has no dataset 'images'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["hunt", "--data", "x.npz", "--session", "s", "--port", "99999"])
+    assert exc.value.code == 2
+    assert "not a port" in capsys.readouterr().err

@@ -134,3 +134,16 @@ def test_layout_helpers(tiny_images):
     assert input_ndim([[1.0, 2.0]]) == 2
     assert restore_layout(tiny_images, 2).shape == (12, 192)
     assert restore_layout(tiny_images, 4) is tiny_images
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 32, 32), (4, 1, 16, 16), (4, 5, 64, 48)])
+def test_channels_first_images_are_refused(shape):
+    with pytest.raises(ValueError, match=r"channels-first.*np.moveaxis\(X, 1, -1\)"):
+        validate_images(Holder(), np.zeros(shape, np.float32), reset=True)
+
+
+def test_a_channels_first_image_shape_is_refused():
+    with pytest.raises(ValueError, match="channels-first"):
+        validate_images(
+            Holder(), np.zeros((4, 3 * 32 * 32)), reset=True, image_shape=(3, 32, 32)
+        )

@@ -1,5 +1,6 @@
 """Safe model files, ONNX export and survey-size scoring."""
 
+import copy
 import json
 import os
 import signal
@@ -564,3 +565,58 @@ def test_a_crafted_neighbour_search_is_refused_not_a_crash(data, tmp_path):
     )
     with pytest.raises(ValueError, match="neighbour search whose nodes point out"):
         load_model(crafted)
+
+
+def test_a_resumed_survey_refuses_or_rescores_what_is_not_of_this_run(
+    fitted, data, tmp_path
+):
+    import h5py
+    import pandas as pd
+
+    from skgalaxy.scoring import score_survey
+
+    X, _ = data
+    survey = tmp_path / "survey.h5"
+    images = np.concatenate([X, X[::-1]])  # 96 images, 4 parts of 24
+    with h5py.File(survey, "w") as f:
+        f["images"] = images
+    model = save_model(fitted["cae"], tmp_path / "cae.skgalaxy")
+    out = tmp_path / "scores.parquet"
+    score_survey(model, survey, out, chunk_size=24, progress=False)
+    expected = fitted["cae"].score_samples(images)
+    parts = sorted(out.glob("part-*.parquet"))
+    # A truncated part and two swapped ones, as a copy gone wrong leaves them.
+    parts[0].write_bytes(parts[0].read_bytes()[:100])
+    first, second = parts[1].read_bytes(), parts[2].read_bytes()
+    parts[1].write_bytes(second)
+    parts[2].write_bytes(first)
+    with pytest.warns(UserWarning, match="3 part"):
+        score_survey(model, survey, out, chunk_size=24, progress=False)
+    table = pd.read_parquet(out)
+    np.testing.assert_array_equal(table["index"], np.arange(96))
+    np.testing.assert_allclose(table["score_samples"], expected, rtol=1e-6)
+    # The images changed in place, same length: the parts over them rescored.
+    with h5py.File(survey, "r+") as f:
+        f["images"][30] = 255 - f["images"][30]
+    with pytest.warns(UserWarning, match="1 part"):
+        score_survey(model, survey, out, chunk_size=24, progress=False)
+    # Another model at the same path, or another model in memory: refused.
+    save_model(copy.deepcopy(fitted["cae"]).set_params(smoothing=2.0), model)
+    with pytest.raises(ValueError, match="another run"):
+        score_survey(model, survey, out, chunk_size=24, progress=False)
+    in_memory = tmp_path / "in_memory.parquet"
+    score_survey(fitted["cae"], survey, in_memory, chunk_size=24, progress=False)
+    other = TINY["cae"](random_state=1).fit(X)
+    with pytest.raises(ValueError, match="another run"):
+        score_survey(other, survey, in_memory, chunk_size=24, progress=False)
+
+
+def test_a_model_file_replaced_at_the_same_path_is_not_served_from_cache(
+    fitted, data, tmp_path
+):
+    from skgalaxy.scoring import _load_cached, _model_digest
+
+    path = save_model(fitted["cae"], tmp_path / "cae.skgalaxy")
+    first = _load_cached(path, _model_digest(path))
+    save_model(fitted["vae"], path)
+    assert type(_load_cached(path, _model_digest(path))) is not type(first)

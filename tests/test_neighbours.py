@@ -63,3 +63,15 @@ def test_scoring_checks_the_number_of_features(cloud):
     detector = KNeighborsDetector().fit(cloud)
     with pytest.raises(ValueError, match="3 features"):
         detector.score_samples(np.zeros((2, 4)))
+
+
+def test_features_whose_distances_overflow_are_refused(cloud):
+    detector = KNeighborsDetector(n_neighbors=3).fit(cloud)
+    huge = np.zeros((1, cloud.shape[1]))
+    huge[0, 0] = 1e300
+    with pytest.raises(ValueError, match="overflow float64"):
+        detector.score_samples(huge)
+    huge[0, 0] = 1e100  # large, but its distance is exact
+    np.testing.assert_allclose(detector.score_samples(huge), [-1e100])
+    with pytest.raises(ValueError, match="overflow float64"):
+        KNeighborsDetector().fit(np.full((5, 2), 1e200))

@@ -2,6 +2,8 @@
 
 from numbers import Integral
 
+import numpy as np
+
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -13,6 +15,18 @@ from ._base import (
 )
 
 __all__ = ["KNeighborsDetector"]
+
+
+def _check_distances_fit(X):
+    """Refuse features so large that their squared distances overflow float64."""
+    limit = np.sqrt(np.finfo(np.float64).max / (4 * max(X.shape[1], 1)))
+    largest = float(np.abs(X).max()) if X.size else 0.0
+    if largest > limit:
+        raise ValueError(
+            f"X holds values up to {largest:.3g}: distances between such features "
+            f"overflow float64 (above about {limit:.3g}). Standardise them first, "
+            "e.g. with StandardScaler."
+        )
 
 
 class KNeighborsDetector(FeatureDetectorMixin, OutlierMixin, BaseEstimator):
@@ -103,12 +117,14 @@ class KNeighborsDetector(FeatureDetectorMixin, OutlierMixin, BaseEstimator):
         return self._fit_validated(X)
 
     def _fit_features(self, X):
+        _check_distances_fit(X)
         self.n_neighbors_ = capped_at_samples("n_neighbors", self.n_neighbors, len(X))
         self.neighbors_ = NearestNeighbors(
             n_neighbors=self.n_neighbors_, algorithm=self.algorithm
         ).fit(X)
 
     def _scores(self, X):
+        _check_distances_fit(X)
         distances, _ = self.neighbors_.kneighbors(X)
         return -distances.mean(axis=1)
 
