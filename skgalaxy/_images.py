@@ -127,8 +127,6 @@ def validate_images(estimator, X, *, reset, image_shape=None, min_samples=1):
     ndim = _ndim(X)
     if ndim == 4:
         _refuse_channels_first(X.shape[1:], "X has images of shape")
-    if ndim != 4 and image_shape is not None and len(tuple(image_shape)) == 3:
-        _refuse_channels_first(tuple(image_shape), "image_shape is")
     if ndim == 4 and image_shape is not None:
         _check_image_shape(image_shape, math.prod(X.shape[1:]))
         if tuple(image_shape) != tuple(X.shape[1:]):
@@ -160,11 +158,11 @@ def validate_images(estimator, X, *, reset, image_shape=None, min_samples=1):
             estimator, X, reset=reset, dtype="numeric", ensure_min_samples=min_samples
         )
         if reset:
-            shape = (
-                infer_image_shape(flat.shape[1])
-                if image_shape is None
-                else _check_image_shape(image_shape, flat.shape[1])
-            )
+            if image_shape is None:
+                shape = infer_image_shape(flat.shape[1])
+            else:
+                shape = _check_image_shape(image_shape, flat.shape[1])
+                _refuse_channels_first(shape, "image_shape is")
         else:
             shape = estimator.image_shape_
     else:

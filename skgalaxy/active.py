@@ -77,8 +77,8 @@ NOT_INTERESTING = "not interesting"
 
 _STORE = "session.sqlite"
 _LOCK = "session.lock"
-#: A pickled checkpoint: written only with ``allow_pickle=True`` (and by
-#: skgalaxy before 0.x's safe checkpoints), loaded only with it.
+#: The pickled checkpoint of hunts saved by earlier versions of skgalaxy:
+#: loaded only with ``allow_pickle=True``.
 _PICKLED = "model.joblib"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -328,7 +328,8 @@ class HuntSession:
     >>> session = HuntSession(X, AHUNTDetector(n_queries=3, max_epochs=2,
     ...                                         random_state=0), y=y)
     >>> shown = session.query()
-    >>> session.label(shown, truth[shown])
+    >>> session.label(shown, truth[shown])  # stored under round 1
+    1
     >>> session.teach().round_
     1
     >>> session.history()[["round", "n_shown", "n_labelled"]].values.tolist()
@@ -541,6 +542,7 @@ class HuntSession:
         Returns
         -------
         label : str, int, bool or None
+            The label :meth:`label` would store.
         """
         label = validate_label(label)
         if isinstance(label, bool) or label is None:

@@ -3,7 +3,6 @@
 from numbers import Integral
 
 import numpy as np
-
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions

@@ -5,6 +5,6 @@
 this module.
 """
 
-from ._server import create_app, display_png, serve
+from ._server import MAX_BODY_BYTES, create_app, display_png, serve
 
-__all__ = ["create_app", "display_png", "serve"]
+__all__ = ["MAX_BODY_BYTES", "create_app", "display_png", "serve"]
