@@ -27,6 +27,7 @@ an IsolationForest refitted on the pool every round) and
 labels as the active learner has, without choosing them).
 """
 
+import contextlib
 import hashlib
 import json
 import math
@@ -396,7 +397,17 @@ class HuntSession:
         -------
         saved : bool
         """
-        return (Path(directory) / _STORE).is_file()
+        store = Path(directory) / _STORE
+        if not store.is_file():
+            return False
+        try:  # a start interrupted before the hunt existed leaves no fingerprint
+            with contextlib.closing(
+                sqlite3.connect(store.resolve().as_uri() + "?mode=ro", uri=True)
+            ) as connection:
+                query = "SELECT 1 FROM meta WHERE key = 'fingerprint'"
+                return connection.execute(query).fetchone() is not None
+        except sqlite3.DatabaseError:
+            return True  # opening it says what is wrong with it
 
     # -- life cycle ---------------------------------------------------------
 

@@ -420,6 +420,14 @@ def test_one_session_per_folder_and_a_missing_model_is_refused(pool, tmp_path):
     session.close()
     with HuntSession(X, directory=folder) as again:
         assert again.round_ == 1
+    assert HuntSession.saved_in(folder) and not HuntSession.saved_in(tmp_path / "x")
+    started = tmp_path / "interrupted"  # killed while fitting its first model
+    started.mkdir()
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(started / "session.sqlite")) as store:
+        store.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    assert not HuntSession.saved_in(started)
     (folder / "checkpoint-1.skgalaxy").unlink()
     with pytest.raises(ValueError, match="not its model.*checkpoint-1.skgalaxy"):
         HuntSession(X, directory=folder)
