@@ -172,7 +172,7 @@ def test_a_file_from_before_a_parameter_loads_as_it_was(data, tmp_path, name, fo
 def test_untrusted_scikit_learn_types_are_refused(fitted, tmp_path):
     import skops.io
 
-    from skgalaxy.io import _Reader
+    from skgalaxy.io._model_file import _Reader
 
     data = skops.io.dumps(make_pipeline(StandardScaler()).fit(np.ones((3, 2))))
     reader = _Reader({}, {"skops/0.skops": data})

@@ -1,18 +1,4 @@
-"""Model files that hold no code, and ONNX export of the inference graphs.
-
-:func:`save_model` writes a fitted skgalaxy estimator, or a Pipeline of
-skgalaxy and scikit-learn steps, to one zip file: network weights as
-safetensors, parameters and fitted attributes as JSON and a numpy ``.npz``
-(read with ``allow_pickle=False``), scikit-learn parts with ``skops.io`` under
-an explicit list of trusted types, a format version and a SHA-256 checksum of
-every part. :func:`load_model` never unpickles anything: it rebuilds only
-classes on its allow-lists, refuses a file whose checksums do not match or
-that names anything else, and puts the weights on the CPU.
-
-:func:`export_onnx` writes the inference graph of a fitted estimator (or of
-``ArcsinhScaler`` followed by one) as ONNX, for onnxruntime and other
-runtimes: NHWC float32 images in, with a dynamic batch size.
-"""
+"""Model files that hold no code: :func:`save_model` and :func:`load_model`."""
 
 import hashlib
 import io
@@ -25,37 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-
-__all__ = ["FORMAT_VERSION", "export_onnx", "load_model", "save_model"]
+from .. import _ESTIMATORS, __version__
+from ._trusted import TRUSTED_TYPES, check_trusted_parts
+from ._weights import _check_weights, _safetensors_layout
 
 FORMAT = "skgalaxy-model"
 #: The version of the file format :func:`save_model` writes.
 FORMAT_VERSION = 1
-
-#: The skgalaxy classes a model file may name.
-_ESTIMATORS = {
-    "ArcsinhScaler": "skgalaxy.preprocessing",
-    "GalaxyCNNClassifier": "skgalaxy.classification",
-    "FlowVAETransformer": "skgalaxy.representation",
-    "ContrastiveTransformer": "skgalaxy.representation",
-    "CAEAnomalyDetector": "skgalaxy.anomaly",
-    "AHUNTDetector": "skgalaxy.anomaly",
-    "KNeighborsDetector": "skgalaxy.anomaly",
-    "GaussianMixtureDetector": "skgalaxy.anomaly",
-    "MorphologyTransformer": "skgalaxy.morphology",
-}
-#: Types skops does not trust by default that scikit-learn parts need (the
-#: trees of an IsolationForest, the neighbour search of KNeighborsDetector).
-#: Anything else untrusted is refused.
-TRUSTED_TYPES = [
-    "sklearn.tree._tree.Tree",
-    "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.neighbors._ball_tree.BallTree",
-    "sklearn.metrics._dist_metrics.EuclideanDistance64",
-    "sklearn.metrics._dist_metrics.EuclideanDistance32",
-]
-
 
 #: Parameters added since format version 1, with the value that builds the
 #: network that files written before them hold.
@@ -63,11 +25,11 @@ PARAMETERS_ADDED = {"pooling": "mean", "asymmetry": False}
 
 
 def _estimator_class(name):
-    import importlib
+    import skgalaxy
 
     if name not in _ESTIMATORS:
         raise ValueError(f"The model file names an unknown estimator {name!r}.")
-    return getattr(importlib.import_module(_ESTIMATORS[name]), name)
+    return getattr(skgalaxy, name)
 
 
 def _is_skgalaxy(obj):
@@ -285,108 +247,8 @@ def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-#: safetensors' names of the dtypes a network's state holds, and their sizes.
-_SAFETENSORS_DTYPES = {
-    "F64": ("float64", 8),
-    "F32": ("float32", 4),
-    "F16": ("float16", 2),
-    "BF16": ("bfloat16", 2),
-    "I64": ("int64", 8),
-    "I32": ("int32", 4),
-    "I16": ("int16", 2),
-    "I8": ("int8", 1),
-    "U8": ("uint8", 1),
-    "BOOL": ("bool", 1),
-}
-
-_ITEMSIZE = dict(_SAFETENSORS_DTYPES.values())
-
-#: Bytes a network may hold beyond its stored weights (buffers it rebuilds
-#: from its parameters, such as fixed filters), checked before it is built.
-MAX_UNSTORED_BYTES = 16 * 2**20
-
 #: Largest manifest a model file may have.
 MAX_MANIFEST_BYTES = 16 * 2**20
-
-
-def _safetensors_layout(data):
-    """``{name: (shape, dtype name)}`` from a safetensors header, data unread.
-
-    The header (an 8-byte length, then JSON) must describe tensors that
-    exactly tile the bytes that follow it.
-    """
-    if len(data) < 8:
-        raise ValueError("a weights part is too short to be safetensors")
-    length = int.from_bytes(data[:8], "little")
-    if length > len(data) - 8:
-        raise ValueError("a weights part's header is longer than the part")
-    header = json.loads(data[8 : 8 + length])
-    if not isinstance(header, dict):
-        raise ValueError("a weights part's header is not a table")
-    header.pop("__metadata__", None)
-    layout, spans = {}, []
-    for name, entry in header.items():
-        if not isinstance(entry, dict) or entry.get("dtype") not in _SAFETENSORS_DTYPES:
-            raise ValueError(f"a weights part describes {name!r} badly")
-        dtype, itemsize = _SAFETENSORS_DTYPES[entry["dtype"]]
-        shape, offsets = entry.get("shape"), entry.get("data_offsets")
-        if not _ints(shape) or not _ints(offsets, 2):
-            raise ValueError(f"a weights part describes {name!r} badly")
-        if offsets[1] - offsets[0] != math.prod(shape) * itemsize:
-            raise ValueError(f"a weights part's {name!r} has the wrong size")
-        layout[name] = (tuple(shape), dtype)
-        spans.append(tuple(offsets))
-    spans.sort()
-    end = 0
-    for start, stop in spans:
-        if start != end or stop < start:
-            raise ValueError("a weights part's tensors do not tile its data")
-        end = stop
-    if end != len(data) - 8 - length:
-        raise ValueError("a weights part's tensors do not fill its data")
-    return layout
-
-
-def _ints(value, length=None):
-    return (
-        isinstance(value, list)
-        and (length is None or len(value) == length)
-        and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
-        )
-    )
-
-
-def _check_weights(estimator, stored):
-    """Refuse weights that are not those of the network the parameters describe.
-
-    ``stored`` is the layout of the weights part (:func:`_safetensors_layout`,
-    its sizes bounded by the file's). The network is built within that many
-    bytes (plus ``MAX_UNSTORED_BYTES``), so a file whose parameters describe
-    a huge network is refused before that memory is asked for.
-    """
-    stored_bytes = sum(
-        math.prod(shape) * _ITEMSIZE[dtype] for shape, dtype in stored.values()
-    )
-    name = type(estimator).__name__
-    try:
-        layout, n_bytes = estimator._module_layout(stored_bytes + MAX_UNSTORED_BYTES)
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from exc
-    expected = {key: (shape, str(dtype)[6:]) for key, (shape, dtype) in layout.items()}
-    if set(expected) != set(stored):
-        raise ValueError(
-            f"the weights of {name} do not match the network its parameters "
-            f"describe (missing {sorted(set(expected) - set(stored))[:5]}, "
-            f"unexpected {sorted(set(stored) - set(expected))[:5]})"
-        )
-    for key, (shape, dtype) in expected.items():
-        if stored[key] != (shape, dtype):
-            raise ValueError(
-                f"the weights of {name} do not match the network its parameters "
-                f"describe: {key} is stored as {stored[key][1]} of shape "
-                f"{stored[key][0]}, the network has {dtype} of shape {shape}"
-            )
 
 
 def save_model(estimator, path):
@@ -594,237 +456,3 @@ def _read_checked(path):
     if "arrays.npz" not in members:
         raise ValueError("it lacks its arrays")
     return manifest, members
-
-
-#: What :func:`export_onnx` can export, per estimator: method -> output names.
-ONNX_METHODS = {
-    "GalaxyCNNClassifier": {"predict_proba": ["proba"], "transform": ["embedding"]},
-    "FlowVAETransformer": {"transform": ["embedding"]},
-    "ContrastiveTransformer": {"transform": ["embedding"]},
-    "CAEAnomalyDetector": {
-        "transform": ["codes"],
-        "score_terms": ["mse", "smoothed", "codes"],
-    },
-    "AHUNTDetector": {"predict_proba": ["proba"]},
-}
-
-
-def _inference_graph(estimator, method):
-    """A torch module computing ``method`` from NHWC float32 images."""
-    import torch
-
-    from .nn.augment import dihedral, dihedral_transforms
-    from .nn.functional import gaussian_blur
-
-    steps = getattr(estimator, "steps", None)
-    scaler = None
-    if steps is not None:
-        names = [type(step).__name__ for _, step in steps]
-        if len(steps) > 2 or (len(steps) == 2 and names[0] != "ArcsinhScaler"):
-            raise ValueError(
-                "export_onnx takes an estimator or a Pipeline of ArcsinhScaler and "
-                f"one estimator, got the steps {names}."
-            )
-        scaler = steps[0][1] if len(steps) == 2 else None
-        estimator = steps[-1][1]
-    name = type(estimator).__name__
-    if name not in ONNX_METHODS or method not in ONNX_METHODS[name]:
-        known = {k: sorted(v) for k, v in ONNX_METHODS.items()}
-        raise ValueError(f"Cannot export {name}.{method}; exportable: {known}.")
-    if name == "AHUNTDetector" and (
-        estimator.net_ is None or estimator.backbone_ == "mlp"
-    ):
-        raise ValueError(
-            "Only an AHUNTDetector with a trained CNN (on images) exports."
-        )
-    module = estimator.net_.module_
-    height, width = estimator.image_shape_[:2]
-    transforms = dihedral_transforms(height == width, getattr(estimator, "flips", True))
-
-    class InferenceGraph(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.module = module
-            self.register_buffer(
-                "input_scale", torch.tensor(float(estimator.input_scale_))
-            )
-            if scaler is not None:
-                self.register_buffer("softening", torch.tensor(float(scaler.softening)))
-                self.register_buffer(
-                    "channel_scale", torch.as_tensor(scaler.scale_, dtype=torch.float32)
-                )
-
-        def forward(self, images):
-            x = images
-            if scaler is not None:
-                x = torch.asinh(x / self.softening) / self.channel_scale
-            x = (x / self.input_scale).permute(0, 3, 1, 2)
-            if name == "GalaxyCNNClassifier" and method == "predict_proba":
-                turns = transforms if estimator.tta else [0]
-                proba = sum(self.module(dihedral(x, k)).softmax(dim=1) for k in turns)
-                return proba / proba.sum(dim=1, keepdim=True)
-            if name == "AHUNTDetector":
-                return self.module(x).softmax(dim=1)
-            if name == "GalaxyCNNClassifier":
-                return self.module.embed(x)
-            if name == "FlowVAETransformer":
-                return self.module.encode(x)[0]
-            if name == "ContrastiveTransformer":
-                return self.module.encode(x)
-            codes = self.module.encode(x)
-            if method == "transform":
-                return codes
-            residual = x - self.module.decode(codes)
-            smoothed = gaussian_blur(residual, estimator.smoothing)
-            return (
-                (residual**2).mean(dim=(1, 2, 3)),
-                (smoothed**2).mean(dim=(1, 2, 3)),
-                codes,
-            )
-
-    return InferenceGraph().eval(), estimator, ONNX_METHODS[name][method]
-
-
-def export_onnx(estimator, path, method=None):
-    """Export the inference graph of a fitted estimator as ONNX.
-
-    The graph takes ``images``: NHWC float32 images (uint8 images cast to
-    float32, values unchanged) with any batch size, and applies everything
-    the estimator does to them — dividing uint8-fitted models' input by 255,
-    an ``ArcsinhScaler`` step of a pipeline, the network, test-time
-    augmentation — so its outputs match the estimator's.
-
-    Parameters
-    ----------
-    estimator : estimator or Pipeline
-        A fitted :class:`~skgalaxy.classification.GalaxyCNNClassifier`,
-        :class:`~skgalaxy.representation.FlowVAETransformer`,
-        :class:`~skgalaxy.anomaly.CAEAnomalyDetector` or CNN
-        :class:`~skgalaxy.anomaly.AHUNTDetector`, alone or after an
-        ``ArcsinhScaler`` in a Pipeline.
-    path : str or path-like
-        The ``.onnx`` file to write.
-    method : str or None, default=None
-        What the graph computes: ``"predict_proba"`` (classifier, AHUNT;
-        the default for them), ``"transform"`` (embeddings, codes; the
-        default for the VAE) or ``"score_terms"`` (the CAE's default: the
-        per-image ``mse`` and ``smoothed`` residuals and the ``codes`` from
-        which :meth:`~skgalaxy.anomaly.CAEAnomalyDetector.score_samples`
-        combines its measure).
-
-    Returns
-    -------
-    outputs : list of str
-        The names of the graph's outputs.
-
-    Examples
-    --------
-    >>> from skgalaxy.io import export_onnx
-    >>> export_onnx(classifier, "classifier.onnx")  # doctest: +SKIP
-    ['proba']
-    """
-    import contextlib
-    import warnings
-
-    import torch
-
-    final = getattr(estimator, "steps", [[None, estimator]])[-1][1]
-    if method is None:
-        method = next(iter(ONNX_METHODS.get(type(final).__name__, {"?": None})))
-        if type(final).__name__ == "CAEAnomalyDetector":
-            method = "score_terms"
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(final)
-    graph, final, outputs = _inference_graph(estimator, method)
-    example = torch.zeros((2, *final.image_shape_), dtype=torch.float32)
-    batch = torch.export.Dim("batch", min=1)
-    with (
-        contextlib.redirect_stdout(io.StringIO()),
-        warnings.catch_warnings(),
-        torch.inference_mode(False),
-    ):
-        warnings.simplefilter("ignore", FutureWarning)  # from torch's exporter
-        torch.onnx.export(
-            graph,
-            (example,),
-            str(path),
-            input_names=["images"],
-            output_names=outputs,
-            dynamic_shapes={"images": {0: batch}},
-            dynamo=True,
-            verbose=False,
-        )
-    return outputs
-
-
-def check_trusted_parts(value):
-    """Refuse the trusted compiled objects of a skops part that index out of range.
-
-    skops rebuilds the trees of a forest and the neighbour searches of
-    ``TRUSTED_TYPES`` from their arrays, which their compiled code then
-    follows without bounds checks: a crafted child index would crash the
-    process. Every such object found in ``value`` (an estimator, lists and
-    dicts of them) is checked.
-    """
-    from sklearn.base import BaseEstimator
-    from sklearn.neighbors import BallTree, KDTree
-    from sklearn.tree._tree import Tree
-
-    pending, seen = [value], set()
-    while pending:
-        item = pending.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, Tree):
-            _check_tree(item)
-        elif isinstance(item, (KDTree, BallTree)):
-            _check_binary_tree(item)
-        elif isinstance(item, BaseEstimator):
-            pending.extend(vars(item).values())
-        elif isinstance(item, (list, tuple)):
-            pending.extend(item)
-        elif isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, np.ndarray) and item.dtype == object:
-            pending.extend(item.ravel().tolist())
-
-
-def _check_tree(tree):
-    n = tree.node_count
-    left, right = tree.children_left, tree.children_right
-    leaf = left == -1
-    nodes = np.arange(n)
-    internal = ~leaf
-    valid = (
-        len(left) == len(right) == len(tree.feature) == len(tree.threshold) == n
-        and n >= 1
-        and np.array_equal(leaf, right == -1)
-        and np.all((left[internal] > nodes[internal]) & (left[internal] < n))
-        and np.all((right[internal] > nodes[internal]) & (right[internal] < n))
-        and np.all(tree.feature[internal] >= 0)
-        and np.all(tree.feature[internal] < tree.n_features)
-        and np.isfinite(tree.threshold[internal]).all()
-        and tree.value.shape[0] == n
-    )
-    if not valid:
-        raise ValueError("it holds a decision tree whose nodes point out of range")
-
-
-def _check_binary_tree(tree):
-    data, index, nodes, bounds = (np.asarray(a) for a in tree.get_arrays())
-    n_levels, n_nodes = tree.__getstate__()[5:7]
-    n = len(data)
-    inner = np.flatnonzero(nodes["is_leaf"] == 0) if len(nodes) else np.array([])
-    valid = (
-        np.array_equal(np.sort(index), np.arange(n))
-        and n_nodes == len(nodes) == 2**n_levels - 1
-        and bounds.ndim == 3
-        and bounds.shape[1:] == (n_nodes, data.shape[1])
-        and np.all((0 <= nodes["idx_start"]) & (nodes["idx_start"] <= nodes["idx_end"]))
-        and np.all(nodes["idx_end"] <= n)
-        and np.all(2 * inner + 2 < n_nodes)
-    )
-    if not valid:
-        raise ValueError("it holds a neighbour search whose nodes point out of range")
