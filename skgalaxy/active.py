@@ -33,7 +33,6 @@ import json
 import math
 import os
 import sqlite3
-import tempfile
 import threading
 
 try:
@@ -57,6 +56,7 @@ from ._labels import (
     ordered_unique,
     validate_label,
 )
+from ._utils import sha256_file, write_atomically
 from .metrics import anomaly_ranking_report
 
 __all__ = [
@@ -158,27 +158,6 @@ def _is_fitted(estimator):
     except NotFittedError:
         return False
     return True
-
-
-def _write_atomically(path, write):
-    """``write(tmp_path)``, then fsync and rename over ``path``: all or nothing."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    if hasattr(os, "O_DIRECTORY"):
-        dir_fd = os.open(path.parent, os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 class _Store:
@@ -455,7 +434,7 @@ class HuntSession:
                 "Its labels are in session.sqlite; start a new hunt in another "
                 "folder with them as y."
             )
-        if "sha256" in checkpoint and _sha256_file(path) != checkpoint["sha256"]:
+        if "sha256" in checkpoint and sha256_file(path) != checkpoint["sha256"]:
             raise ValueError(f"{path} was changed since the hunt wrote it.")
         if checkpoint["format"] == "joblib":
             self._load_pickled(path, checkpoint)
@@ -498,7 +477,7 @@ class HuntSession:
 
         name = f"checkpoint-{self.round_}.skgalaxy"
         try:
-            _write_atomically(
+            write_atomically(
                 self.directory / name, lambda tmp: save_model(self.detector_, tmp)
             )
             record = {"file": name, "format": "skgalaxy"}
@@ -511,14 +490,14 @@ class HuntSession:
             import joblib
 
             name = f"checkpoint-{self.round_}.joblib"
-            _write_atomically(
+            write_atomically(
                 self.directory / name, lambda tmp: joblib.dump(self.detector_, tmp)
             )
             record = {"file": name, "format": "joblib"}
         record.update(
             round=self.round_,
             history=self.history_,
-            sha256=_sha256_file(self.directory / name),
+            sha256=sha256_file(self.directory / name),
         )
         self._store.set_meta("checkpoint", record)
         for old in self.directory.glob("checkpoint-*"):
@@ -902,14 +881,6 @@ def _label_type(labels):
     """``"int"`` when every label is an integer (not a bool), else ``"str"``."""
     ints = [isinstance(v, Integral) and not isinstance(v, bool) for v in labels]
     return "int" if ints and all(ints) else "str"
-
-
-def _sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _jsonable_interest(interest):

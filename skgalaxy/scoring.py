@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._utils import sha256_file, write_atomically
+
 __all__ = ["local_client", "prediction_table", "score_survey"]
 
 _META = "_meta.json"
@@ -103,7 +105,7 @@ def _load_cached(model_path, digest):
 
     key = (str(model_path), digest)
     if key not in _MODELS:
-        if _file_digest(model_path) != digest:
+        if sha256_file(model_path) != digest:
             raise ValueError(
                 f"{model_path} changed while the survey was being scored; start "
                 "again with a new output folder."
@@ -112,14 +114,10 @@ def _load_cached(model_path, digest):
     return _MODELS[key]
 
 
-def _file_digest(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _model_digest(model):
     """SHA-256 of a model file, or of a model in memory as pickled."""
     if isinstance(model, (str, Path)):
-        return _file_digest(model)
+        return sha256_file(model)
     return hashlib.sha256(pickle.dumps(model, protocol=4)).hexdigest()
 
 
@@ -164,10 +162,9 @@ def _score_part(model, model_digest, source, out, number, start, stop):
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), b"skgalaxy": record.encode()}
     )
-    target = Path(out) / _part_name(number)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, target)
+    write_atomically(
+        Path(out) / _part_name(number), lambda tmp: pq.write_table(table, tmp)
+    )
     return stop - start
 
 

@@ -1,9 +1,7 @@
 """Galaxy10 (astroNN's ``.h5`` files): reading, resizing and downloading."""
 
-import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,6 +11,8 @@ import h5py
 import numpy as np
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
+
+from .._utils import sha256_file, write_atomically
 
 #: Class names of Galaxy10 DECaLS, in label order (also the classes of
 #: :func:`make_galaxies`).
@@ -214,25 +214,15 @@ def get_data_home(data_home=None, create=True):
     return path
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _download(url, target, sha256, verbose):
     """Stream ``url`` into a temporary file beside ``target``; rename when verified.
 
     The file replaces ``target`` only once it is complete (as many bytes as
     the server announced), matches ``sha256`` (if given) and opens as HDF5.
     """
-    fd, partial = tempfile.mkstemp(
-        dir=target.parent, prefix=target.name + ".", suffix=".part"
-    )
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as r:
+
+    def fetch(partial):
+        with open(partial, "wb") as out, urllib.request.urlopen(url, timeout=60) as r:
             total = int(r.headers.get("Content-Length") or 0) or None
             received = 0
             with tqdm(
@@ -251,7 +241,7 @@ def _download(url, target, sha256, verbose):
                 f"The download of {url} is incomplete: {received} of {total} bytes "
                 "arrived. It was discarded; try again."
             )
-        found = _sha256(partial)
+        found = sha256_file(partial)
         if sha256 is not None and found != sha256.lower():
             raise OSError(
                 f"Checksum mismatch for {url}: expected sha256 {sha256}, got {found}. "
@@ -261,15 +251,14 @@ def _download(url, target, sha256, verbose):
             raise OSError(
                 f"{url} did not deliver an HDF5 file; the download was discarded."
             )
-        os.replace(partial, target)
+
+    try:
+        write_atomically(target, fetch)
     except (urllib.error.URLError, http.client.HTTPException, TimeoutError) as exc:
         raise OSError(
             f"Could not download {url} ({exc}). Are you offline? Download the file "
             f"by hand and place it at {target}."
         ) from exc
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
 
 
 def fetch_galaxy10(

@@ -4,14 +4,13 @@ import hashlib
 import io
 import json
 import math
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .. import _ESTIMATORS, __version__
+from .._utils import write_atomically
 from ._trusted import TRUSTED_TYPES, check_trusted_parts
 from ._weights import _check_weights, _safetensors_layout
 
@@ -302,19 +301,15 @@ def save_model(estimator, path):
         "sha256": {name: _sha256(data) for name, data in parts.items()},
     }
     manifest_bytes = json.dumps(manifest, indent=1).encode()
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
+
+    def write(tmp):
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.writestr("manifest.json", manifest_bytes)
             archive.writestr("manifest.sha256", _sha256(manifest_bytes))
             for name, data in parts.items():
                 archive.writestr(name, data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+    path = write_atomically(path, write)
     return path
 
 
