@@ -1,75 +1,34 @@
-"""Anomaly hunts: the resumable hunt session and the AHUNT paper's simulations.
-
-:class:`HuntSession` is *the* hunt: a pool of samples, a detector with
-``query`` and ``teach`` (:class:`~skgalaxy.anomaly.AHUNTDetector`, or a
-Pipeline ending in one), the samples shown each round, the labels given, the
-per-round history. It saves to a directory as it goes — every label is
-committed to an append-only SQLite store before it counts as given, and the
-model is checkpointed atomically after each round — so a hunt killed at any
-moment resumes where it stopped. The labelling web page (``skgalaxy hunt``)
-and the simulations below both drive a HuntSession.
-
-The simulations follow the protocol of the AHUNT paper. Data arrive in
-rounds ("nights") into a cumulative pool. Every round each method may ask an
-oracle — here the true labels — about a few samples, then ranks the whole
-pool; the ranking is scored against the true anomalies of interest.
-:func:`simulate_hunt` runs several methods side by side and returns one row
-per round and method; :func:`~skgalaxy.plotting.plot_hunt_curves` draws the
-curves.
-
-A method is a *hunter*: an object with ``start(indices, labels)`` (the
-initially labelled samples), ``step(pool, oracle)`` (one round; returns the
-indices it asked about) and ``anomaly_scores(pool)``. Three are provided:
-:class:`ActiveHunter` (a HuntSession of an active learner such as
-:class:`~skgalaxy.anomaly.AHUNTDetector`), :class:`UnsupervisedHunter` (e.g.
-an IsolationForest refitted on the pool every round) and
-:class:`RandomLabelHunter` (a detector trained from scratch on as many random
-labels as the active learner has, without choosing them).
-"""
+"""The resumable hunt session: a pool, a detector, a person's labels."""
 
 import contextlib
 import hashlib
-import json
 import math
 import os
 import sqlite3
 import threading
+import time
+from numbers import Integral
+from pathlib import Path
 
 try:
     import fcntl
 except ImportError:  # Windows: no lock, one server per folder is up to the user
     fcntl = None
-import time
-from numbers import Integral
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, RealNotInt, validate_params
+from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from ._labels import (
+from .._labels import (
     check_interest,
     is_unlabelled,
     ordered_unique,
     validate_label,
 )
-from ._utils import sha256_file, write_atomically
-from .metrics import anomaly_ranking_report
-
-__all__ = [
-    "NOT_INTERESTING",
-    "ActiveHunter",
-    "HuntSession",
-    "Hunter",
-    "RandomLabelHunter",
-    "UnsupervisedHunter",
-    "make_nights",
-    "simulate_hunt",
-    "validate_label",
-]
+from .._utils import sha256_file, write_atomically
+from ._store import _Store
 
 #: The label of a shown sample that is of no interest (a normal galaxy, an
 #: artefact the user does not care about). It trains the model like any
@@ -81,15 +40,6 @@ _LOCK = "session.lock"
 #: The pickled checkpoint of hunts saved by earlier versions of skgalaxy:
 #: loaded only with ``allow_pickle=True``.
 _PICKLED = "model.joblib"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS shown (
-    round INTEGER NOT NULL, position INTEGER NOT NULL, idx INTEGER NOT NULL,
-    PRIMARY KEY (round, position));
-CREATE TABLE IF NOT EXISTS labels (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, idx INTEGER NOT NULL, label TEXT,
-    round INTEGER NOT NULL, time REAL NOT NULL);
-"""
 
 
 def _anomaly_scores(estimator, X):
@@ -158,74 +108,6 @@ def _is_fitted(estimator):
     except NotFittedError:
         return False
     return True
-
-
-class _Store:
-    """The append-only SQLite record of a hunt (in memory without a directory)."""
-
-    def __init__(self, path):
-        self.connection = sqlite3.connect(
-            ":memory:" if path is None else str(path),
-            check_same_thread=False,
-            isolation_level=None,  # autocommit; transactions are explicit
-        )
-        try:
-            self.connection.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            self.connection.close()
-            raise ValueError(f"{path} is not a hunt's label store: {exc}.") from exc
-
-    def get_meta(self, key, default=None):
-        row = self.connection.execute(
-            "SELECT value FROM meta WHERE key = ?", (key,)
-        ).fetchone()
-        return default if row is None else json.loads(row[0])
-
-    def set_meta(self, key, value):
-        self.connection.execute(
-            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value))
-        )
-
-    def add_shown(self, round_, indices):
-        with self.connection:
-            self.connection.execute("BEGIN")
-            self.connection.executemany(
-                "INSERT INTO shown VALUES (?, ?, ?)",
-                [(round_, pos, int(i)) for pos, i in enumerate(indices)],
-            )
-
-    def shown(self, round_=None):
-        query, args = "SELECT idx FROM shown", ()
-        if round_ is not None:
-            query, args = query + " WHERE round = ?", (round_,)
-        rows = self.connection.execute(query + " ORDER BY round, position", args)
-        return np.array([r[0] for r in rows], dtype=np.int64)
-
-    def add_labels(self, indices, labels, round_):
-        now = time.time()
-        rows = [
-            (int(i), None if lab is None else json.dumps(lab), round_, now)
-            for i, lab in zip(indices, labels)
-        ]
-        with self.connection:
-            self.connection.execute("BEGIN")
-            self.connection.executemany(
-                "INSERT INTO labels (idx, label, round, time) VALUES (?, ?, ?, ?)",
-                rows,
-            )
-
-    def labels(self):
-        """``{index: (label, round, time)}``, the latest entry of each index."""
-        rows = self.connection.execute(
-            "SELECT idx, label, round, time FROM labels ORDER BY seq"
-        )
-        latest = {}
-        for idx, label, round_, when in rows:
-            latest[idx] = (None if label is None else json.loads(label), round_, when)
-        return latest
-
-    def close(self):
-        self.connection.close()
 
 
 class HuntSession:
@@ -439,7 +321,7 @@ class HuntSession:
         if checkpoint["format"] == "joblib":
             self._load_pickled(path, checkpoint)
         else:
-            from .io import load_model
+            from ..io import load_model
 
             self.detector_ = load_model(path)
             self.round_ = checkpoint["round"]
@@ -473,7 +355,7 @@ class HuntSession:
         """
         if self.directory is None:
             return
-        from .io import save_model
+        from ..io import save_model
 
         name = f"checkpoint-{self.round_}.skgalaxy"
         try:
@@ -889,396 +771,3 @@ def _jsonable_interest(interest):
 
 def _interest_from_json(pairs):
     return None if pairs is None else {k: w for k, w in pairs}
-
-
-class Hunter:
-    """The interface of the hunters :func:`simulate_hunt` runs side by side.
-
-    Subclasses implement ``_start(indices, labels)``, ``_step(pool,
-    oracle)`` and ``_scores(pool)``, which receive the indices as int64
-    arrays.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skgalaxy.active import Hunter
-    >>> class Brightest(Hunter):
-    ...     def __init__(self, X):
-    ...         self.X = X
-    ...     def _start(self, indices, labels):
-    ...         pass
-    ...     def _step(self, pool, oracle):
-    ...         return np.array([], dtype=np.int64)
-    ...     def _scores(self, pool):
-    ...         return self.X[pool].sum(axis=1)
-    >>> hunter = Brightest(np.array([[0.0], [5.0], [1.0]]))
-    >>> hunter.anomaly_scores([0, 1, 2]).tolist()
-    [0.0, 5.0, 1.0]
-    """
-
-    def start(self, indices, labels):
-        """Start the hunt from the initially labelled samples.
-
-        Parameters
-        ----------
-        indices : array-like of int
-            The labelled samples.
-        labels : array-like
-            Their classes.
-        """
-        self._start(np.asarray(indices, dtype=np.int64), labels)
-
-    def step(self, pool, oracle):
-        """Take one round's step on the current pool.
-
-        Parameters
-        ----------
-        pool : ndarray of int
-            The samples that have arrived so far.
-        oracle : callable
-            ``oracle(indices)`` returns the classes of those samples.
-
-        Returns
-        -------
-        asked : ndarray of int
-            The samples this hunter chose to ask about (empty if none).
-        """
-        return self._step(np.asarray(pool, dtype=np.int64), oracle)
-
-    def anomaly_scores(self, pool):
-        """Score the pool.
-
-        Parameters
-        ----------
-        pool : ndarray of int
-            The samples to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (len(pool),)
-            Higher for more anomalous samples.
-        """
-        return self._scores(np.asarray(pool, dtype=np.int64))
-
-
-class ActiveHunter(Hunter):
-    """A :class:`HuntSession` of an active learner, for :func:`simulate_hunt`.
-
-    Parameters
-    ----------
-    detector : estimator
-        E.g. :class:`~skgalaxy.anomaly.AHUNTDetector`; cloned and fitted on
-        the initially labelled samples at ``start``.
-    X : array-like
-        All samples (images or features), indexed by the simulation.
-
-    Attributes
-    ----------
-    session_ : HuntSession
-        The hunt (in memory).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skgalaxy import AHUNTDetector
-    >>> from skgalaxy.active import ActiveHunter
-    >>> rng = np.random.default_rng(0)
-    >>> X = np.r_[rng.normal(0, 1, (100, 3)), rng.normal(4, 1, (5, 3))]
-    >>> y = np.array(["galaxy"] * 100 + ["odd"] * 5)
-    >>> detector = AHUNTDetector(n_queries=3, max_epochs=2, random_state=0)
-    >>> hunter = ActiveHunter(detector, X)
-    >>> hunter.start(np.arange(50), y[:50])
-    >>> len(hunter.step(np.arange(105), lambda idx: y[idx]))
-    3
-    """
-
-    def __init__(self, detector, X):
-        self.detector = detector
-        self.X = X
-
-    def _start(self, indices, labels):
-        indices = np.asarray(indices, dtype=np.int64)
-        fitted = clone(self.detector).fit(self.X[indices], labels)
-        y = np.full(len(self.X), None, dtype=object)
-        y[indices] = np.asarray(labels, dtype=object)
-        self.session_ = HuntSession(self.X, fitted, y=y)
-
-    def _step(self, pool, oracle):
-        return self.session_.run_round(oracle, candidates=pool)
-
-    def _scores(self, pool):
-        return self.session_.anomaly_scores(pool)
-
-
-class UnsupervisedHunter(Hunter):
-    """An unsupervised detector refitted on the whole pool every round.
-
-    Parameters
-    ----------
-    estimator : estimator
-        E.g. :class:`~sklearn.ensemble.IsolationForest`.
-    X : array-like
-        All samples; images are flattened.
-
-    Attributes
-    ----------
-    estimator_ : estimator
-        The clone fitted on the last pool.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.ensemble import IsolationForest
-    >>> from skgalaxy.active import UnsupervisedHunter
-    >>> X = np.r_[np.zeros((20, 2)), [[5.0, 5.0]]]
-    >>> hunter = UnsupervisedHunter(IsolationForest(random_state=0), X)
-    >>> hunter.start([], [])
-    >>> int(np.argmax(hunter.anomaly_scores(np.arange(21))))
-    20
-    """
-
-    def __init__(self, estimator, X):
-        self.estimator = estimator
-        self.X = np.asarray(X).reshape(len(X), -1)
-
-    def _start(self, indices, labels):
-        self.estimator_ = None
-
-    def _step(self, pool, oracle):
-        self.estimator_ = clone(self.estimator).fit(self.X[pool])
-        return np.array([], dtype=np.int64)
-
-    def _scores(self, pool):
-        if self.estimator_ is None:
-            self.step(pool, None)
-        return _anomaly_scores(self.estimator_, self.X[pool])
-
-
-class RandomLabelHunter(Hunter):
-    """A detector trained once, from scratch, on random labels (no active learning).
-
-    Each round it draws as many extra labelled samples from the pool as an
-    active learner asking ``n_queries`` per round would have, and fits a fresh
-    clone on those plus the initial labels.
-
-    Parameters
-    ----------
-    detector : estimator
-        Fitted as ``detector.fit(X, labels)``.
-    X : array-like
-        All samples (images or features), indexed by the simulation.
-    n_queries : int
-        Labels added per round.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the draws of the random labels.
-
-    Attributes
-    ----------
-    detector_ : estimator
-        The clone fitted on the latest labels.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skgalaxy import AHUNTDetector
-    >>> from skgalaxy.active import RandomLabelHunter
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 3))
-    >>> y = np.array(["galaxy"] * 55 + ["odd"] * 5)
-    >>> hunter = RandomLabelHunter(AHUNTDetector(max_epochs=2, random_state=0), X,
-    ...                            n_queries=5, random_state=0)
-    >>> hunter.start(np.arange(20), y[:20])
-    >>> hunter.step(np.arange(60), lambda idx: y[idx]).size  # asks nothing itself
-    0
-    >>> hunter.detector_.n_labelled_
-    25
-    """
-
-    def __init__(self, detector, X, n_queries, random_state=None):
-        self.detector = detector
-        self.X = X
-        self.n_queries = n_queries
-        self.random_state = random_state
-
-    def _start(self, indices, labels):
-        self._initial = (np.asarray(indices), np.asarray(labels, dtype=object))
-        self._rng = check_random_state(self.random_state)
-        self._rounds = 0
-        self.detector_ = clone(self.detector).fit(self.X[indices], labels)
-
-    def _step(self, pool, oracle):
-        self._rounds += 1
-        initial, labels = self._initial
-        candidates = np.setdiff1d(pool, initial)
-        n = min(self.n_queries * self._rounds, len(candidates))
-        drawn = self._rng.choice(candidates, n, replace=False)
-        indices = np.concatenate([initial, drawn])
-        all_labels = np.concatenate([labels, np.asarray(oracle(drawn), dtype=object)])
-        self.detector_ = clone(self.detector).fit(self.X[indices], all_labels)
-        return np.array([], dtype=np.int64)  # no choice was made: nothing "asked"
-
-    def _scores(self, pool):
-        return _anomaly_scores(self.detector_, self.X[pool])
-
-
-@validate_params(
-    {
-        "y": ["array-like"],
-        "n_nights": [Interval(Integral, 1, None, closed="left")],
-        "anomaly_labels": ["array-like"],
-        "n_initial": [Interval(Integral, 0, None, closed="left")],
-        "anomaly_fraction": [Interval(RealNotInt, 0, 1, closed="right"), None],
-        "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
-)
-def make_nights(
-    y, n_nights, *, anomaly_labels, n_initial, anomaly_fraction=None, random_state=None
-):
-    """Split samples into initially labelled ones and nights of new arrivals.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-        True labels.
-    n_nights : int
-        Number of nights (rounds of arrivals).
-    anomaly_labels : list
-        Labels of the anomalies; every other label is normal.
-    n_initial : int
-        Normal samples labelled at the start.
-    anomaly_fraction : float or None, default=None
-        Fraction of anomalies among the arrivals: normal samples are dropped
-        to reach it (all anomalies are used). None keeps every sample.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the split and the orders.
-
-    Returns
-    -------
-    initial : ndarray of int
-        The initially labelled (normal) samples.
-    nights : list of ndarray of int
-        Each night gets an equal share of the normal samples and of the
-        anomalies, in random order.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skgalaxy.active import make_nights
-    >>> y = np.array(["normal"] * 90 + ["merger"] * 10)
-    >>> initial, nights = make_nights(y, 5, anomaly_labels=["merger"],
-    ...                               n_initial=40, random_state=0)
-    >>> len(initial), [len(n) for n in nights]
-    (40, [12, 12, 12, 12, 12])
-    """
-    y = np.asarray(y)
-    rng = check_random_state(random_state)
-    is_anomaly = np.isin(y, anomaly_labels)
-    normal = rng.permutation(np.flatnonzero(~is_anomaly))
-    anomalies = rng.permutation(np.flatnonzero(is_anomaly))
-    if not 0 <= n_initial < len(normal):
-        raise ValueError(
-            f"n_initial must be in [0, {len(normal)}) (the normal samples), got "
-            f"{n_initial}."
-        )
-    initial, normal = normal[:n_initial], normal[n_initial:]
-    if anomaly_fraction is not None:
-        n_normal = int(
-            round(len(anomalies) * (1 - anomaly_fraction) / anomaly_fraction)
-        )
-        normal = normal[:n_normal]
-    nights = [
-        rng.permutation(np.concatenate([n, a]))
-        for n, a in zip(
-            np.array_split(normal, n_nights), np.array_split(anomalies, n_nights)
-        )
-    ]
-    return initial, nights
-
-
-def simulate_hunt(hunters, y, initial, nights, *, interest_labels, k=50, verbose=0):
-    """Run hunters side by side over the nights and score them every round.
-
-    Round 0 scores the hunters right after their start on the initial labels;
-    round ``r`` adds night ``r`` to the pool, lets every hunter take its step
-    (ask the oracle, learn), then ranks the whole cumulative pool — samples
-    shown to the oracle included — by each hunter's anomaly scores.
-
-    Parameters
-    ----------
-    hunters : dict
-        ``{name: hunter}`` (see the module docstring).
-    y : array-like of shape (n_samples,)
-        True labels; the oracle reveals them.
-    initial : array-like of int
-        Samples labelled before the first night.
-    nights : list of array-like of int
-        The samples arriving each night, as from :func:`make_nights`.
-    interest_labels : list
-        Labels of the anomalies the hunt is after.
-    k : int, default=50
-        Top of the ranking used for recall, precision and MCC.
-    verbose : int, default=0
-        1 or more: a progress bar over the nights.
-
-    Returns
-    -------
-    results : pandas.DataFrame
-        Columns ``round``, ``method``, ``rws``, ``recall``, ``precision``,
-        ``mcc`` (the last three at ``k``), ``query_rate`` (fraction of the
-        round's queries that were anomalies of interest; NaN for methods that
-        ask nothing), ``n_pool``, ``n_anomalies``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.ensemble import IsolationForest
-    >>> from skgalaxy.active import UnsupervisedHunter, make_nights, simulate_hunt
-    >>> rng = np.random.default_rng(0)
-    >>> X = np.r_[rng.normal(0, 1, (190, 2)), rng.normal(5, 1, (10, 2))]
-    >>> y = np.array(["normal"] * 190 + ["odd"] * 10)
-    >>> initial, nights = make_nights(y, 2, anomaly_labels=["odd"], n_initial=50,
-    ...                               random_state=0)
-    >>> hunters = {"forest": UnsupervisedHunter(IsolationForest(random_state=0), X)}
-    >>> results = simulate_hunt(hunters, y, initial, nights, interest_labels=["odd"])
-    >>> results[["round", "method", "n_pool", "n_anomalies"]].values.tolist()
-    [[0, 'forest', 50, 0], [1, 'forest', 125, 5], [2, 'forest', 200, 10]]
-    """
-    import pandas as pd
-    from tqdm.auto import tqdm
-
-    y = np.asarray(y)
-    initial = np.asarray(initial, dtype=np.int64)
-
-    def oracle(indices):
-        return y[indices]
-
-    for hunter in hunters.values():
-        hunter.start(initial, y[initial])
-    rows = []
-    pool = initial
-    for round_ in tqdm(range(len(nights) + 1), disable=not verbose, desc="nights"):
-        if round_:
-            pool = np.concatenate(
-                [pool, np.asarray(nights[round_ - 1], dtype=np.int64)]
-            )
-        truth = np.isin(y[pool], interest_labels)
-        top = min(k, len(pool))
-        for name, hunter in hunters.items():
-            asked = hunter.step(pool, oracle) if round_ else np.array([], dtype=int)
-            scores = hunter.anomaly_scores(pool)
-            rows.append(
-                {
-                    "round": round_,
-                    "method": name,
-                    **anomaly_ranking_report(truth, scores, top),
-                    "query_rate": (
-                        np.isin(y[asked], interest_labels).mean()
-                        if len(asked)
-                        else np.nan
-                    ),
-                    "n_pool": len(pool),
-                    "n_anomalies": int(truth.sum()),
-                }
-            )
-    return pd.DataFrame(rows)
