@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from .. import __version__
 
 #: The classes of the quick demo: those of Galaxy Zoo's 4-class task.
 QUICK_CLASSES = (
@@ -29,7 +29,7 @@ class Report:
         """Draw with ``skgalaxy.plotting.<function>``, save, and keep for the report."""
         path = self.out / name
         try:
-            from . import plotting
+            from .. import plotting
 
             fig = getattr(plotting, function)(*args)
         except ImportError:
@@ -63,7 +63,7 @@ class Report:
 
 
 def _load_data(args):
-    from .datasets import load_images, make_galaxies
+    from ..datasets import load_images, make_galaxies
 
     if args.data is None and args.quick:
         # Minutes on two cores: the four classes of Galaxy Zoo's morphology
@@ -102,7 +102,7 @@ def _progress(args):
 
 def run_demo(args):
     """Classifier, flow VAE, CAE and a short AHUNT hunt; figures and report.md."""
-    from .preprocessing import ArcsinhScaler
+    from ..preprocessing import ArcsinhScaler
 
     data, source = _load_data(args)
     report = Report(args.out)
@@ -147,8 +147,8 @@ def _demo_classifier(data, args, report):
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
 
-    from .classification import GalaxyCNNClassifier
-    from .preprocessing import ArcsinhScaler
+    from ..classification import GalaxyCNNClassifier
+    from ..preprocessing import ArcsinhScaler
 
     X_train, X_test, y_train, y_test = train_test_split(
         data.images,
@@ -203,8 +203,8 @@ def _demo_flow_vae(data, args, report):
     """Fit the flow-prior VAE; report held-out ELBO, save reconstructions, samples."""
     from sklearn.model_selection import train_test_split
 
-    from .preprocessing import ArcsinhScaler
-    from .representation import FlowVAETransformer
+    from ..preprocessing import ArcsinhScaler
+    from ..representation import FlowVAETransformer
 
     X_train, X_test = train_test_split(
         data.images, test_size=0.25, random_state=args.random_state
@@ -249,7 +249,7 @@ def _anomaly_data(data, args):
     The anomalies are synthetic (satellite trails, saturated stars, lensing
     arcs) so that the truth is known whatever ``--data`` is.
     """
-    from .datasets import make_galaxies
+    from ..datasets import make_galaxies
 
     rng = np.random.default_rng(args.random_state)
     n_normal = min(len(data.images), 1200 if args.quick else 2000)
@@ -283,9 +283,9 @@ def _demo_cae(anomalies, args, report):
     from sklearn.pipeline import make_pipeline, make_union
     from sklearn.preprocessing import StandardScaler
 
-    from .anomaly import CAEAnomalyDetector, GaussianMixtureDetector
-    from .morphology import MorphologyTransformer
-    from .preprocessing import ArcsinhScaler
+    from ..anomaly import CAEAnomalyDetector, GaussianMixtureDetector
+    from ..morphology import MorphologyTransformer
+    from ..preprocessing import ArcsinhScaler
 
     images, kinds = anomalies
     normal = np.flatnonzero(kinds == "normal")
@@ -355,8 +355,8 @@ def _demo_hunt(anomalies, scaler, vae, args, report):
     """A short simulated AHUNT hunt on the flow VAE embeddings."""
     from sklearn.ensemble import IsolationForest
 
-    from .active import ActiveHunter, UnsupervisedHunter, make_nights, simulate_hunt
-    from .anomaly import AHUNTDetector
+    from ..active import ActiveHunter, UnsupervisedHunter, make_nights, simulate_hunt
+    from ..anomaly import AHUNTDetector
 
     images, kinds = anomalies
     labels = np.where(kinds == "normal", "galaxy", kinds)
@@ -411,3 +411,34 @@ def _demo_hunt(anomalies, scaler, vae, args, report):
         "plot_hunt_curves",
         results,
     )
+
+
+def add_parser(commands):
+    """Add the ``demo`` sub-command to ``commands``."""
+    demo = commands.add_parser(
+        "demo", help="run the main job on synthetic galaxies (or --data) and report"
+    )
+    demo.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="a .npz cutout file or a Galaxy10 .h5 file (default: make_galaxies)",
+    )
+    demo.add_argument(
+        "--out",
+        default="skgalaxy-report",
+        help="folder for the report (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--quick",
+        action="store_true",
+        help="small data and few epochs: finishes in minutes",
+    )
+    demo.add_argument("--random-state", type=int, default=0)
+    demo.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    demo.set_defaults(handler=run)
+
+
+def run(args):
+    """Run ``skgalaxy demo``."""
+    return run_demo(args)

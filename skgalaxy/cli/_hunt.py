@@ -1,0 +1,137 @@
+"""``skgalaxy hunt``: a hunt in the browser over your images."""
+
+import argparse
+from pathlib import Path
+
+from ._common import _load
+
+
+def _parse_interest(items):
+    """``["merger=2", "lens"]`` -> ``{"merger": 2.0, "lens": 1.0}`` (None if empty)."""
+    interest = {}
+    for item in items or []:
+        name, _, weight = item.partition("=")
+        try:
+            interest[name.strip()] = float(weight) if weight else 1.0
+        except ValueError as exc:
+            raise ValueError(
+                f"--interest {item!r}: the weight is not a number."
+            ) from exc
+    return interest or None
+
+
+def _hunt_pool(path):
+    """The images of a hunt: ``.npz`` in memory, HDF5 read lazily."""
+    from ..datasets import H5Images, load_npz_images
+
+    suffix = Path(path).suffix.lower()
+    if suffix == ".npz":
+        return load_npz_images(path).images
+    if suffix in (".h5", ".hdf5"):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"No image file at {path}.")
+        try:
+            return H5Images(path)
+        except OSError as exc:
+            raise ValueError(f"Cannot read images from {path}: {exc}") from exc
+    raise ValueError(
+        f"Unknown image file format {suffix!r} of {path}; use .npz or .h5."
+    )
+
+
+def run(args):
+    """Run ``skgalaxy hunt``."""
+    try:
+        from ..app import serve
+    except ImportError as exc:
+        raise ValueError(
+            'The labelling page needs the app extra: pip install "skgalaxy[app]" '
+            f"({exc})."
+        ) from exc
+    from sklearn.pipeline import make_pipeline
+
+    from ..active import HuntSession
+    from ..anomaly import AHUNTDetector
+    from ..preprocessing import ArcsinhScaler
+
+    images = _hunt_pool(args.data)
+    interest = _parse_interest(args.interest)
+    if HuntSession.saved_in(args.session):
+        print(f"resuming the hunt in {args.session}", flush=True)
+        session = HuntSession(
+            images, directory=args.session, allow_pickle=args.allow_pickle
+        )
+        if interest is not None:
+            session.set_interest(interest)
+    else:
+        if args.model is not None:
+            detector = _load(args.model)
+        else:
+            detector = make_pipeline(
+                ArcsinhScaler(),
+                AHUNTDetector(n_queries=args.queries, random_state=0),
+            )
+        print(
+            f"starting a hunt in {args.session} over {len(images)} images "
+            "(fitting the model first)",
+            flush=True,
+        )
+        session = HuntSession(
+            images,
+            detector,
+            directory=args.session,
+            n_queries=args.queries,
+            interest=interest,
+            allow_pickle=args.allow_pickle,
+        )
+    serve(session, host=args.host, port=args.port, open_browser=not args.no_browser)
+    return 0
+
+
+def _port(text):
+    """A TCP port number, for argparse."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return int(text)
+
+
+def add_parser(commands):
+    """Add the ``hunt`` sub-command to ``commands``."""
+    hunt = commands.add_parser(
+        "hunt",
+        help="hunt anomalies in your images with a labelling page in the browser",
+        description=(
+            "Start (or resume) a hunt over the images of FILE, saved in the folder "
+            "--session, and serve its labelling page on this machine. Every label "
+            "is saved as you give it; stop with Ctrl-C and run the same command "
+            "again to resume. Needs the app extra: pip install 'skgalaxy[app]'."
+        ),
+    )
+    hunt.add_argument("--data", type=Path, required=True, help=".npz or .h5 images")
+    hunt.add_argument("--session", type=Path, required=True, help="the hunt's folder")
+    hunt.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="a model file (skgalaxy train ahunt), or a .joblib pipeline ending in "
+        "AHUNTDetector (only files you trust); default: ArcsinhScaler + "
+        "AHUNTDetector",
+    )
+    hunt.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="let the hunt folder hold (and resume from) a pickled model, which "
+        "runs code when loaded: only for folders you trust",
+    )
+    hunt.add_argument(
+        "--interest",
+        action="append",
+        metavar="CLASS[=WEIGHT]",
+        help="a class to hunt for (repeat for several); default: every class you "
+        "name that is not 'not interesting'",
+    )
+    hunt.add_argument("--queries", type=int, default=10, help="galaxies per round")
+    hunt.add_argument("--host", default="127.0.0.1", help="address to bind")
+    hunt.add_argument("--port", type=_port, default=8765, help="0: any free port")
+    hunt.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    hunt.set_defaults(handler=run)

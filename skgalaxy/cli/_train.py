@@ -1,0 +1,53 @@
+"""``skgalaxy train``: fit ArcsinhScaler and a model on images, save it."""
+
+from pathlib import Path
+
+import numpy as np
+
+from ._common import MODELS, _load_labelled, _save
+
+
+def run(args):
+    """Run ``skgalaxy train``."""
+    import importlib
+
+    from sklearn.pipeline import make_pipeline
+
+    from ..preprocessing import ArcsinhScaler
+
+    module, name, supervised = MODELS[args.model]
+    data = _load_labelled(args.data, supervised)
+    params = {"random_state": args.random_state, "verbose": 0 if args.quiet else 1}
+    if args.epochs is not None:
+        params["max_epochs"] = args.epochs
+    estimator = getattr(importlib.import_module(module), name)(**params)
+    model = make_pipeline(ArcsinhScaler(), estimator)
+    y = None
+    if supervised:
+        y = np.asarray(data.target_names)[data.target]
+    print(f"training {name} on {len(data.images)} images from {args.data} ...")
+    model.fit(data.images, y)
+    _save(model, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def add_parser(commands):
+    """Add the ``train`` sub-command to ``commands``."""
+    train = commands.add_parser(
+        "train",
+        help="fit ArcsinhScaler + MODEL on images and save it (safe format)",
+        description=(
+            "Fit ArcsinhScaler + MODEL on images and save it. The file is in "
+            "skgalaxy's safe format (no pickle) unless --out ends in .joblib."
+        ),
+    )
+    train.add_argument("model", choices=sorted(MODELS))
+    train.add_argument("--data", type=Path, required=True, help=".npz or .h5 images")
+    train.add_argument(
+        "--out", type=Path, required=True, help="model.skgalaxy (or model.joblib)"
+    )
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--random-state", type=int, default=0)
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=run)
