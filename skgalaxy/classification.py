@@ -92,6 +92,8 @@ class GalaxyCNNClassifier(
     and shifts, a cosine learning-rate schedule and logit adjustment for rare
     classes, and predicting with test-time augmentation. Wraps a skorch ``NeuralNet``.
 
+    Read more in the :doc:`User Guide </user_guide/estimators>`.
+
     Parameters
     ----------
     backbone : {"cnn", "d4"}, default="cnn"
@@ -168,13 +170,7 @@ class GalaxyCNNClassifier(
         off. Meant for ``class_weight=None``. Label smoothing then goes
         towards the class frequencies raised to this power (see
         :class:`~skgalaxy.nn.classifier.LogitAdjustedCrossEntropy`), which is
-        uniform once the adjustment is removed at prediction. The default
-        was chosen by ``benchmarks/classifier_accuracy.py`` on real GZ1
-        galaxies (2 % mergers), with ``asymmetry=True``: 0.75 found 0.611 of
-        the mergers at accuracy 0.822 and macro-F1 0.670 (median of 3
-        splits), where 1 found 0.722 of them at accuracy 0.803 and macro-F1
-        0.638; the earlier recipe without it (square-root class weights)
-        never predicted a merger (see the user guide).
+        uniform once the adjustment is removed at prediction.
     batch_size : int, default=64
         Training mini-batch size.
     max_epochs : int, default=30
@@ -182,6 +178,8 @@ class GalaxyCNNClassifier(
     lr : float, default=2e-3
         Learning rate at the start of the schedule.
     optimizer : {"adamw", "adam", "sgd"}, default="adamw"
+        The optimiser: AdamW (decoupled ``weight_decay``), Adam (L2 penalty
+        in the gradient) or SGD with Nesterov momentum 0.9.
     lr_schedule : {"cosine", "constant"}, default="cosine"
         Cosine annealing over ``max_epochs``, or a constant rate.
     early_stopping : bool, default=False

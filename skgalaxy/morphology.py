@@ -73,6 +73,8 @@ class MorphologyTransformer(TransformerMixin, BaseEstimator):
     goes on the images as observed. Every value is finite: an image without a
     source above the threshold is measured on its brightest pixel.
 
+    Read more in the :doc:`User Guide </user_guide/estimators>`.
+
     Parameters
     ----------
     threshold : float, default=2.0

@@ -134,6 +134,8 @@ class HuntSession:
     page sends it) is that integer; in any other hunt integers are stored as
     text.
 
+    Read more in the :doc:`User Guide </user_guide/active_learning>`.
+
     Parameters
     ----------
     X : array-like of shape (n_samples, ...)

@@ -226,6 +226,8 @@ class AHUNTDetector(
     ranks candidates by it: a classifier whose reserve output has never seen
     an example cannot yet say what is anomalous.
 
+    Read more in the :doc:`User Guide </user_guide/active_learning>`.
+
     Parameters
     ----------
     interest : dict or None, default=None
@@ -252,10 +254,7 @@ class AHUNTDetector(
         The unsupervised start: any estimator with ``fit`` and
         ``score_samples`` (higher = more normal), cloned and fitted on the
         flattened input of ``fit``. None: ``IsolationForest`` seeded from
-        ``random_state``. On FlowVAE embeddings a
-        :class:`~skgalaxy.anomaly.KNeighborsDetector` finds more mergers
-        on its own than the forest, but AHUNT's hunts with it as the start
-        ranked no better (see the user guide).
+        ``random_state``.
     blend : {"neighbours", "none"}, default="neighbours"
         How the score uses what is unlabelled. ``"neighbours"`` (after
         Astronomaly's NeighbourScore, Lochner & Bassett 2021): the score is the
@@ -307,11 +306,7 @@ class AHUNTDetector(
     max_epochs : int, default=48
         Epochs of the first training.
     epochs_per_round : int, default=10
-        Fine-tuning epochs of each later :meth:`teach`. The defaults
-        (``balance="draw"``, 48 and 10 epochs) were chosen by
-        ``benchmarks/ahunt_hunt.py`` on real mergers against oversampling
-        with 30 and 5 epochs: a round on 64x64 images about half as long,
-        better rankings on FlowVAE embeddings (see the user guide).
+        Fine-tuning epochs of each later :meth:`teach`.
     contamination : "auto" or float in (0, 0.5], default="auto"
         ``"auto"``: ``offset_ = -0.5``, i.e. outliers are samples whose
         interest score exceeds 0.5 (see ``calibrate``). A float sets
@@ -778,9 +773,8 @@ class AHUNTDetector(
         is from the labels: ``weight = exp(-d / s)`` for the distance ``d``
         to the nearest labelled sample and ``s`` the spacing of the labelled
         samples of its class (see ``blend``). The odds ``u`` are capped at
-        ``FAR_ODDS_CAP``: uncapped, the most isolated samples outranked the
-        labelled kind on features where the classifier ranks well (see the
-        user guide). Without blending, ``weight`` is 1.
+        ``FAR_ODDS_CAP``, so that isolation alone never outranks the kind
+        the user labelled. Without blending, ``weight`` is 1.
         """
         proba, embedding = self._proba(X_t, with_embedding=True)
         if self.blend == "none" or self.reference_ is None or not len(self.reference_):

@@ -83,6 +83,8 @@ class CAEAnomalyDetector(
     :class:`~skgalaxy.preprocessing.ArcsinhScaler`; uint8 input is divided by
     255 internally.
 
+    Read more in the :doc:`User Guide </user_guide/anomalies>`.
+
     Parameters
     ----------
     n_components : int, default=8

@@ -28,6 +28,8 @@ class GaussianMixtureDetector(FeatureDetectorMixin, OutlierMixin, BaseEstimator)
     :class:`~skgalaxy.MorphologyTransformer` statistics beside
     :class:`~skgalaxy.CAEAnomalyDetector` codes.
 
+    Read more in the :doc:`User Guide </user_guide/anomalies>`.
+
     Parameters
     ----------
     n_components : int, default=4

@@ -42,6 +42,8 @@ class KNeighborsDetector(FeatureDetectorMixin, OutlierMixin, BaseEstimator):
     nearest neighbour (at distance 0), like those of any other sample, so a
     score never depends on whether the sample was in ``fit``.
 
+    Read more in the :doc:`User Guide </user_guide/anomalies>`.
+
     Parameters
     ----------
     n_neighbors : int, default=20

@@ -35,8 +35,8 @@ class GalaxyCNN(nn.Module):
     input_noise : float
         Gaussian noise added to the input in training mode.
     channels_last : bool
-        Keep weights and activations in NHWC memory order, about 1.5x faster
-        convolutions on CPU.
+        Keep weights and activations in NHWC memory order (faster
+        convolutions on CPU).
     asymmetry : bool
         Give the convolutions, beside each input channel, the image minus
         its 180° rotation about the centre (see

@@ -60,6 +60,8 @@ class ContrastiveTransformer(
     the fitted encoder (its ``encoder`` parameter) and fine-tune it on a few
     labels.
 
+    Read more in the :doc:`User Guide </user_guide/estimators>`.
+
     Parameters
     ----------
     backbone : {"cnn", "d4"}, default="cnn"

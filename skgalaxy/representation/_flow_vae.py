@@ -71,6 +71,8 @@ class FlowVAETransformer(
     :class:`~skgalaxy.preprocessing.ArcsinhScaler`; uint8 input is divided by
     255 internally.
 
+    Read more in the :doc:`User Guide </user_guide/estimators>`.
+
     Parameters
     ----------
     n_components : int, default=16
@@ -91,7 +93,7 @@ class FlowVAETransformer(
     batch_size : int, default=64
         Training mini-batch size.
     max_epochs : int, default=10
-        Training epochs (see the user guide for fit times).
+        Training epochs.
     lr : float, default=1e-3
         AdamW learning rate.
     weight_decay : float, default=0.0
@@ -99,6 +101,7 @@ class FlowVAETransformer(
     image_shape : tuple of int or None, default=None
         ``(height, width, channels)`` of flat 2-D input.
     device : {"auto", "cpu", "cuda"}, default="auto"
+        "auto" takes CUDA when available.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling and the reparameterisation noise.
     verbose : int, default=0
