@@ -5,7 +5,6 @@ import ast
 import datetime
 import os
 import platform
-import re
 import shlex
 import subprocess
 import sys
@@ -16,6 +15,8 @@ import numpy as np
 import torch
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+#: The current section of each benchmark, one file a section.
+SECTIONS = Path(__file__).with_name("results")
 MORPHOLOGY_CLASSES = ("elliptical", "spiral", "edge_on", "merger")
 
 
@@ -107,25 +108,28 @@ def markdown_table(header, rows):
 
 
 def record(name, title, body):
-    """Replace (or append) the section ``name`` of RESULTS.md."""
+    """Write the section ``name``: ``results/<name>.md``, replaced whole.
+
+    A run that changes the defaults (``--set``) records nothing: its figures
+    are evidence for a decision, for the commit message, not a current result.
+    """
     # Quoted as a shell needs it, so the recorded command reruns as it is.
     command = "python " + shlex.join(
         [f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]]
     )
+    if "--set" in sys.argv[1:]:
+        print(f"not recorded ({command} changes the defaults): quote it in a commit")
+        return
     section = (
         f"<!-- {name}:start -->\n## {title}\n\n"
         f"Date: {datetime.date.today()} · commit {commit()} · machine: {machine()} · "
         f"command: `{command}`\n\n"
-        f"{body}\n<!-- {name}:end -->"
+        f"{body}\n<!-- {name}:end -->\n"
     )
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
-    print(f"recorded in {RESULTS}")
+    path = SECTIONS / f"{name}.md"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(section)
+    print(f"recorded in {path} (listed in {RESULTS.name})")
 
 
 def parameter(item):
@@ -154,20 +158,6 @@ def add_set_option(parser, estimator):
     )
 
 
-def add_parameter_options(parser, estimator, section):
-    """Add ``--set NAME=VALUE ...`` and ``--section`` to ``parser``.
-
-    ``--set`` changes ``estimator``'s parameters; ``--section`` names the
-    RESULTS.md section such a variant run writes.
-    """
-    add_set_option(parser, estimator)
-    parser.add_argument(
-        "--section",
-        default=section,
-        help="RESULTS.md section a --set run writes (one per variant kept)",
-    )
-
-
 def parameters(args):
     """The parameters ``--set`` names, as a dict of Python values."""
     return dict(args.set)
@@ -184,10 +174,9 @@ def run_parts(prefix, runners, images, y, args):
     ``runners[part]`` is ``(run_seed, body_of, title)``: ``run_seed(images, y,
     seed, args)`` returns one seed's result and the split sizes, ``body_of(runs,
     sizes, args)`` the section's tables. Each part is printed and, unless
-    ``args.smoke``, recorded as the section ``{prefix}_{part}`` (followed by
-    ``_{args.section}`` when ``args.set`` changes parameters).
+    ``args.smoke``, recorded as the section ``{prefix}_{part}`` (a ``--set``
+    run is printed only, see :func:`record`).
     """
-    variant = f"_{args.section}" if getattr(args, "set", None) else ""
     for part in args.part:
         run_seed, body_of, title = runners[part]
         runs, sizes = [], None
@@ -201,4 +190,4 @@ def run_parts(prefix, runners, images, y, args):
         )
         print(body)
         if not args.smoke:
-            record(f"{prefix}_{part}{variant}", title, body + "\n")
+            record(f"{prefix}_{part}", title, body + "\n")

@@ -670,7 +670,7 @@ def main():
         n_mergers = int(np.isin(y, ["merger"]).sum())
         protocol_name = "paper" if protocol == "paper" else "2pc"
         figure = FIGURES / f"{stem}_{protocol_name}.png"
-        if not args.smoke:
+        if not (args.smoke or variant):
             hunts = results[~results["method"].str.startswith("every label")]
             plot_hunt_curves(hunts).savefig(figure)
         sections.append(
@@ -696,7 +696,7 @@ def main():
             "(`contamination='auto'`: score above 0.5; precision = mergers among "
             "the flagged, recall = share of the mergers left):\n\n" + auto_table(flags)
         )
-    if not args.smoke:
+    if not (args.smoke or variant):
         pd.concat(all_results).to_csv(Path(__file__).with_name(f"{stem}.csv"))
     size = 32 if args.smoke else args.personal_size
     personal = ""

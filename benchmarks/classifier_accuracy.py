@@ -15,9 +15,8 @@ side per seed, on the same splits:
     python benchmarks/classifier_accuracy.py [--seeds 0 1 2] [--smoke]
 
 ``--set NAME=VALUE ...`` changes estimator parameters and runs the estimator
-alone (no reference rows), into the section ``classifier_accuracy_variant``
-(or the one ``--section`` names): a way to try a candidate default on the
-same splits.
+alone (no reference rows), printed and not recorded: a way to try a candidate
+default on the same splits (its figures go in the commit that decides).
 """
 
 import argparse
@@ -26,7 +25,7 @@ import time
 import numpy as np
 import torch
 from _report import (
-    add_parameter_options,
+    add_set_option,
     described,
     load_gz1_morphology,
     markdown_table,
@@ -163,9 +162,7 @@ def main():
     parser.add_argument(
         "--smoke", action="store_true", help="one seed, 1 epoch, 600 images, no record"
     )
-    add_parameter_options(
-        parser, "GalaxyCNNClassifier (no reference rows)", "classifier_accuracy_variant"
-    )
+    add_set_option(parser, "GalaxyCNNClassifier (no reference rows)")
     args = parser.parse_args()
     params = parameters(args)
     images, y = load_gz1_morphology()
@@ -231,9 +228,7 @@ def main():
     if not params:
         body += f"\nWhat differs between the rows:\n\n{differences(budget)}\n"
     print(body)
-    if not args.smoke and params:
-        record(args.section, names["estimator"], body)
-    elif not args.smoke:
+    if not args.smoke:
         record(
             "classifier_accuracy",
             "GalaxyCNNClassifier on real SDSS galaxies (gz1_sdss_64, 4 classes)",

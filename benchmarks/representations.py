@@ -34,12 +34,12 @@ RESULTS.md (``--part``), each short enough to run alone in one sitting:
 In ``probe``, ``transfer`` and ``backbone`` the classifiers have the same
 epochs and split; each row gives accuracy, macro-F1, merger recall, fit time,
 training and prediction images/s. ``--set`` changes the ContrastiveTransformer's
-parameters; each part is then recorded as ``representations_{part}_{section}``.
+parameters; such a run is printed, not recorded.
 
     python benchmarks/representations.py [--part probe transfer backbone detect
                                           morphology]
                                          [--seeds 3] [--epochs 30] [--ssl-epochs 30]
-                                         [--set NAME=VALUE ... [--section NAME]]
+                                         [--set NAME=VALUE ...]
     python benchmarks/representations.py --smoke       # every part, tiny
 """
 
@@ -48,7 +48,7 @@ import time
 
 import numpy as np
 from _report import (
-    add_parameter_options,
+    add_set_option,
     described,
     load_gz1_morphology,
     markdown_table,
@@ -447,7 +447,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=30, help="classifier epochs")
     parser.add_argument("--ssl-epochs", type=int, default=30)
     parser.add_argument("--smoke", action="store_true", help="tiny run, no record")
-    add_parameter_options(parser, "ContrastiveTransformer", "variant")
+    add_set_option(parser, "ContrastiveTransformer")
     args = parser.parse_args()
     images, y = load_gz1_morphology()
     if args.smoke:

@@ -12,33 +12,41 @@ import _report  # noqa: E402
 
 
 def test_a_recorded_command_reruns_as_it_was_given(tmp_path, monkeypatch):
-    argv = ["ahunt_hunt.py", "--set", "filters=(2, 4, 8)", "--section", "demo"]
+    argv = ["ahunt_hunt.py", "--seeds", "0 1", "--section", "demo"]
     monkeypatch.setattr(sys, "argv", argv)
-    monkeypatch.setattr(_report, "RESULTS", tmp_path / "RESULTS.md")
+    monkeypatch.setattr(_report, "SECTIONS", tmp_path)
     _report.record("demo", "A demo", "body")
     _report.record("demo", "A demo", "new body")  # replaces, does not append
-    text = (tmp_path / "RESULTS.md").read_text()
+    text = (tmp_path / "demo.md").read_text()
     assert text.count("<!-- demo:start -->") == 1 and "new body" in text
     command = text.split("command: `")[1].split("`")[0]
     assert shlex.split(command) == [
         "python",
         "benchmarks/ahunt_hunt.py",
-        "--set",
-        "filters=(2, 4, 8)",
+        "--seeds",
+        "0 1",
         "--section",
         "demo",
     ]
+
+
+def test_a_set_run_is_printed_not_recorded(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["demo.py", "--set", "filters=(2, 4)"])
+    monkeypatch.setattr(_report, "SECTIONS", tmp_path)
+    _report.record("demo", "A demo", "body")
+    assert not list(tmp_path.iterdir())
+    assert "not recorded" in capsys.readouterr().out
 
 
 def test_the_machine_line_names_the_cpu_and_its_measured_matmul_rate(
     tmp_path, monkeypatch
 ):
     monkeypatch.setattr(sys, "argv", ["demo.py"])
-    monkeypatch.setattr(_report, "RESULTS", tmp_path / "RESULTS.md")
+    monkeypatch.setattr(_report, "SECTIONS", tmp_path)
     monkeypatch.setattr(_report, "cpu_model", lambda: "Test CPU 9000")
     monkeypatch.setattr(_report, "matmul_peak", lambda: 1.5e11)
     _report.record("demo", "A demo", "body")
-    header = (tmp_path / "RESULTS.md").read_text()
+    header = (tmp_path / "demo.md").read_text()
     assert "(Test CPU 9000, dense matmul 150 GFLOP/s)" in header
 
 
@@ -49,7 +57,7 @@ def test_the_matmul_rate_is_a_measured_positive_rate():
 
 def parser_with_parameter_options():
     parser = argparse.ArgumentParser()
-    _report.add_parameter_options(parser, "AnEstimator", "variant")
+    _report.add_set_option(parser, "AnEstimator")
     return parser
 
 
@@ -62,7 +70,6 @@ def test_set_reads_python_literals_by_name():
         "filters": (2, 4),
         "pooling": "mean",
     }
-    assert args.section == "variant"
 
 
 @pytest.mark.parametrize("item", ["pooling=mean", "asymmetry", "=True", "2x=1"])
@@ -72,18 +79,14 @@ def test_set_refuses_what_is_not_name_equals_literal(item, capsys):
     assert "is not NAME=VALUE" in capsys.readouterr().err
 
 
-def test_a_set_run_records_each_part_in_its_own_section(tmp_path, monkeypatch):
+def test_each_part_is_recorded_in_its_own_section(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["demo.py"])
-    monkeypatch.setattr(_report, "RESULTS", tmp_path / "RESULTS.md")
+    monkeypatch.setattr(_report, "SECTIONS", tmp_path)
     monkeypatch.setattr(_report, "matmul_peak", lambda: 1e11)
     runners = {
         "probe": (lambda images, y, seed, args: (seed, None), lambda *_: "", "Probe")
     }
-    args = parser_with_parameter_options().parse_args(["--set", "asymmetry=True"])
+    args = parser_with_parameter_options().parse_args([])
     args.part, args.seeds, args.smoke = ["probe"], 1, False
     _report.run_parts("demo", runners, None, None, args)
-    args.set = []
-    _report.run_parts("demo", runners, None, None, args)
-    text = (tmp_path / "RESULTS.md").read_text()
-    assert "<!-- demo_probe_variant:start -->" in text
-    assert "<!-- demo_probe:start -->" in text
+    assert "<!-- demo_probe:start -->" in (tmp_path / "demo_probe.md").read_text()
