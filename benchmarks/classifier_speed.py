@@ -24,7 +24,8 @@ import torch
 from _report import markdown_table, matmul_peak, median_range, record
 
 from skgalaxy import ArcsinhScaler, GalaxyCNNClassifier
-from skgalaxy._base import TrainingNet, batch_loader, make_net
+from skgalaxy._loaders import batch_loader
+from skgalaxy._training import TrainingNet, make_net
 from skgalaxy.datasets import make_galaxies
 from skgalaxy.nn import rng
 from skgalaxy.nn.classifier import GalaxyCNN

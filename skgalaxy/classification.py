@@ -21,17 +21,16 @@ from sklearn.utils.validation import (
 )
 from skorch.dataset import ValidSplit
 
-from ._base import (
-    TORCH_PARAMETER_CONSTRAINTS,
+from ._base import TORCH_PARAMETER_CONSTRAINTS, TorchEstimatorMixin
+from ._device import draw_seed
+from ._images import ImageInputMixin
+from ._training import (
     EarlyStopping,
-    TorchEstimatorMixin,
     TrainingNet,
     check_filters,
     cosine_schedule,
-    draw_seed,
     keep_state_on_error,
 )
-from ._images import ImageInputMixin
 from .nn.augment import dihedral, dihedral_transforms
 from .nn.classifier import GalaxyCNN, LogitAdjustedCrossEntropy, load_features
 from .nn.equivariant import D4CNN

@@ -6,17 +6,10 @@ import torch
 from skorch.dataset import Dataset
 from torch.utils.data import Subset
 
-from skgalaxy._base import (
-    TorchEstimatorMixin,
-    TrainingNet,
-    batch_loader,
-    check_filters,
-    draw_seed,
-    keep_state_on_error,
-    make_net,
-    resolve_device,
-    torch_seed,
-)
+from skgalaxy._base import TorchEstimatorMixin
+from skgalaxy._device import draw_seed, resolve_device, torch_seed
+from skgalaxy._loaders import batch_loader
+from skgalaxy._training import TrainingNet, check_filters, keep_state_on_error, make_net
 from skgalaxy.nn import rng
 
 

@@ -21,17 +21,11 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._base import (
-    PADDED_BATCH,
-    TORCH_PARAMETER_CONSTRAINTS,
-    TorchEstimatorMixin,
-    TrainingNet,
-    check_filters,
-    draw_seed,
-    keep_state_on_error,
-)
+from .._base import PADDED_BATCH, TORCH_PARAMETER_CONSTRAINTS, TorchEstimatorMixin
+from .._device import draw_seed
 from .._images import ImageBatches, ImageInputMixin, input_ndim
 from .._labels import check_interest, is_unlabelled, ordered_unique
+from .._training import TrainingNet, check_filters, keep_state_on_error
 from ..nn import rng
 from ..nn.classifier import GalaxyCNN, grow_head
 from ..nn.equivariant import D4CNN
@@ -299,7 +293,7 @@ class AHUNTDetector(
         labelled row once and random copies of the rarer classes' rows up
         to the size of the largest, (number of classes) x (largest class)
         rows in all. False: the labels as they are. Both schemes are the
-        training loader's (``skgalaxy._base.batch_loader``).
+        training loader's (``skgalaxy._loaders.batch_loader``).
     augment : bool, default=True
         Random quarter turns and mirror images (CNN) or Gaussian jitter of
         0.1 standard deviations (MLP) in training.

@@ -17,17 +17,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import (
-    PADDED_BATCH,
-    TORCH_PARAMETER_CONSTRAINTS,
-    TorchEstimatorMixin,
-    TrainingNet,
-    check_filters,
-    cosine_schedule,
-    draw_seed,
-    keep_state_on_error,
-)
+from .._base import PADDED_BATCH, TORCH_PARAMETER_CONSTRAINTS, TorchEstimatorMixin
+from .._device import draw_seed
 from .._images import ImageInputMixin
+from .._training import TrainingNet, check_filters, cosine_schedule, keep_state_on_error
 from ..nn.autoencoder import ConvAutoencoder
 from ..nn.functional import gaussian_blur
 from ._base import CONTAMINATION_CONSTRAINT, OutlierScoresMixin

@@ -12,15 +12,9 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import (
-    TORCH_PARAMETER_CONSTRAINTS,
-    TorchEstimatorMixin,
-    TrainingNet,
-    check_filters,
-    cosine_schedule,
-    keep_state_on_error,
-)
+from .._base import TORCH_PARAMETER_CONSTRAINTS, TorchEstimatorMixin
 from .._images import ImageInputMixin
+from .._training import TrainingNet, check_filters, cosine_schedule, keep_state_on_error
 from ..nn.contrastive import ContrastiveNet, nt_xent, vicreg
 from ..nn.functional import POOLED_REGIONS
 

@@ -13,16 +13,10 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._base import (
-    PADDED_BATCH,
-    TORCH_PARAMETER_CONSTRAINTS,
-    TorchEstimatorMixin,
-    TrainingNet,
-    check_filters,
-    draw_seed,
-    keep_state_on_error,
-)
+from .._base import PADDED_BATCH, TORCH_PARAMETER_CONSTRAINTS, TorchEstimatorMixin
+from .._device import draw_seed
 from .._images import ImageInputMixin
+from .._training import TrainingNet, check_filters, keep_state_on_error
 from ..nn import rng
 from ..nn.vae import FLOWS, FlowVAE
 
