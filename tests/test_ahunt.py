@@ -447,7 +447,7 @@ def test_the_d4_backbone_grows_and_scores_turned_images_alike():
 
 
 def test_label_spacing_in_blocks_matches_the_full_distance_matrix():
-    from skgalaxy.anomaly._ahunt import _nearest_same_label
+    from skgalaxy.anomaly._hunt_scores import nearest_same_label as _nearest_same_label
 
     rng = np.random.default_rng(0)
     points = rng.normal(size=(23, 4))

@@ -6,11 +6,9 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy.special import expit
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import (
@@ -31,23 +29,17 @@ from ..nn.classifier import GalaxyCNN, grow_head
 from ..nn.equivariant import D4CNN
 from ..nn.mlp import MLPClassifierNet
 from ._base import CONTAMINATION_CONSTRAINT, OutlierScoresMixin
-from ._interest import interest_columns, interest_scores, split_query
+from ._hunt_scores import (
+    SCORE_BATCH,
+    InterestScoresMixin,
+    flat_batches,
+    interest_ranking,
+    label_spacing,
+    prepared_rows,
+    prepared_subset,
+)
 
 __all__ = ["AHUNTDetector"]
-
-#: The quantile of the unsupervised start's scores (on ``fit``'s samples)
-#: that counts as even odds of an anomaly where no label is near.
-EVEN_ODDS_QUANTILE = 0.95
-
-#: The most the unsupervised score adds far from every label: even odds, so
-#: an isolated sample never outranks one the classifier finds likely wanted.
-FAR_ODDS_CAP = 0.5
-
-#: Held-out (score, label) pairs kept for calibration: the latest rounds' queries.
-CALIBRATION_PAIRS = 500
-
-#: Images scored per forward pass and flattened per unsupervised-score batch.
-_BATCH = 256
 
 
 def _labels(y, n_samples, allow_unlabelled):
@@ -64,96 +56,15 @@ def _labels(y, n_samples, allow_unlabelled):
     return labels, labelled
 
 
-def _either(p, q):
-    """The probability of either of two independent events: ``p + (1 - p) q``."""
-    return 1 - (1 - p) * (1 - q)
-
-
-def _float64(array):
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64))
-
-
-def _exact_distances(batch, reference):
-    # Exact distances: the matmul shortcut's rounding depends on the batch.
-    return torch.cdist(batch, reference, compute_mode="donot_use_mm_for_euclid_dist")
-
-
-def _nearest(points, reference, chunk=1024):
-    """Distance to, and index of, each point's nearest reference point."""
-    distance = np.empty(len(points))
-    index = np.empty(len(points), dtype=np.int64)
-    ref = _float64(reference)
-    for start in range(0, len(points), chunk):
-        batch = _float64(points[start : start + chunk])
-        nearest = _exact_distances(batch, ref).min(dim=1)
-        distance[start : start + chunk] = nearest.values.numpy()
-        index[start : start + chunk] = nearest.indices.numpy()
-    return distance, index
-
-
-def _nearest_same_label(reference, labels, chunk=1024):
-    """Distance of each sample to its nearest other sample with its label
-    (inf for a class's only sample), ``chunk`` rows at a time so that memory
-    stays bounded however many samples are labelled."""
-    nearest = np.full(len(labels), np.inf)
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        points = _float64(reference[members])
-        for start in range(0, len(members), chunk):
-            block = _exact_distances(points[start : start + chunk], points)
-            rows = torch.arange(len(block))
-            block[rows, rows + start] = float("inf")
-            nearest[members[start : start + chunk]] = block.min(dim=1).values
-    return nearest
-
-
-def _label_spacing(reference, labels, n_classes):
-    """Per class: the median distance of its labelled samples to their nearest
-    labelled neighbour of the same class (all classes' median where a class
-    has a single label)."""
-    labels = np.asarray(labels)
-    nearest = _nearest_same_label(reference, labels)
-    finite = np.isfinite(nearest) & (nearest > 0)
-    overall = float(np.median(nearest[finite])) if finite.any() else 1.0
-    spacing = np.full(n_classes, overall)
-    for c in range(n_classes):
-        mine = finite & (labels == c)
-        if mine.any():
-            spacing[c] = float(np.median(nearest[mine]))
-    return spacing
-
-
-def _log_odds(p):
-    """``log(p / (1 - p))``, infinite at 0 and 1 so that no two scores tie."""
-    with np.errstate(divide="ignore"):
-        return np.log(p) - np.log1p(-p)
-
-
 def _fingerprints(X_t):
     """A 64-bit hash of each prepared sample: which samples were trained on."""
     rows = X_t.images if isinstance(X_t, ImageBatches) else X_t.numpy()
     hashes = []
-    for start in range(0, len(rows), _BATCH):  # lazy sources are read in blocks
-        for row in np.ascontiguousarray(rows[start : start + _BATCH]):
+    for start in range(0, len(rows), SCORE_BATCH):  # lazy sources are read in blocks
+        for row in np.ascontiguousarray(rows[start : start + SCORE_BATCH]):
             digest = hashlib.blake2b(row.tobytes(), digest_size=8).digest()
             hashes.append(int.from_bytes(digest, "little"))
     return np.array(hashes, dtype=np.uint64)
-
-
-def _platt(scores, targets):
-    """Platt scaling of held-out interest scores on their log-odds.
-
-    Returns ``(slope, intercept)`` with the slope capped at 1 (a temperature
-    of at least 1: calibration never sharpens, so no two scores come to tie
-    at 0 or 1), or None while the pairs hold one kind only or the fit would
-    invert the ranking.
-    """
-    if len(np.unique(targets)) < 2:
-        return None
-    features = _log_odds(np.clip(scores, 1e-9, 1 - 1e-9))[:, None]
-    model = LogisticRegression().fit(features, targets)
-    slope = float(model.coef_[0, 0])
-    return (min(slope, 1.0), float(model.intercept_[0])) if slope > 0 else None
 
 
 def _exclusion_mask(exclude, n_samples):
@@ -181,6 +92,7 @@ def _exclusion_mask(exclude, n_samples):
 
 
 class AHUNTDetector(
+    InterestScoresMixin,
     OutlierScoresMixin,
     OutlierMixin,
     ImageInputMixin,
@@ -503,25 +415,6 @@ class AHUNTDetector(
             self.scaler_ = StandardScaler().fit(X)
         return torch.from_numpy(self.scaler_.transform(X).astype(np.float32))
 
-    @staticmethod
-    def _rows(X_t, index):
-        """The samples ``index`` of prepared data, prepared alike."""
-        if isinstance(X_t, ImageBatches):
-            return ImageBatches(np.asarray(X_t.images[index]), X_t.scale, X_t.check)
-        return X_t[torch.from_numpy(np.asarray(index, dtype=np.int64))]
-
-    def _candidates(self, X_t, index):
-        """The samples ``index`` (increasing) of prepared data, read lazily."""
-        if isinstance(X_t, ImageBatches):
-            return X_t.subset(index)
-        return self._rows(X_t, index)
-
-    @staticmethod
-    def _flat_batches(X_t):
-        """Prepared data as flat float32 rows, batch by batch."""
-        for start in range(0, len(X_t), _BATCH):
-            yield X_t[start : start + _BATCH].flatten(1).numpy()
-
     def _class_index(self, labels):
         lookup = {c: i for i, c in enumerate(self.classes_)}
         return np.array([lookup[v] for v in labels], dtype=np.int64)
@@ -593,7 +486,7 @@ class AHUNTDetector(
             )
             self.reference_ = embedding.numpy()
             self.reference_labels_ = np.asarray(y, dtype=np.int64)
-            self.scale_ = _label_spacing(self.reference_, y, len(self.classes_))
+            self.scale_ = label_spacing(self.reference_, y, len(self.classes_))
 
     def _check_interest(self):
         check_interest(self.interest)
@@ -630,9 +523,7 @@ class AHUNTDetector(
             if self.unsupervised is None
             else clone(self.unsupervised)
         )
-        self.unsupervised_ = unsupervised.fit(
-            np.concatenate(list(self._flat_batches(X_t)))
-        )
+        self.unsupervised_ = unsupervised.fit(np.concatenate(list(flat_batches(X_t))))
         self.unsupervised_quantiles_ = np.percentile(
             self._unsupervised_scores(X_t), np.linspace(0, 100, 101)
         )
@@ -645,7 +536,7 @@ class AHUNTDetector(
         self.calibration_scores_ = np.empty(0)
         self.calibration_targets_ = np.empty(0, dtype=bool)
         if labelled.any():
-            rows = self._rows(X_t, np.flatnonzero(labelled))
+            rows = prepared_rows(X_t, np.flatnonzero(labelled))
             self._train(rows, self._class_index(labels[labelled]), net=None)
             if self.calibrate:
                 self.trained_fingerprints_ = _fingerprints(rows)
@@ -692,111 +583,6 @@ class AHUNTDetector(
         if self.contamination != "auto":
             self._set_offset(-self._interest_scores(X_t))
         return self
-
-    def _held_out_scores(self, X_t, fingerprints):
-        """The samples of ``X_t`` not trained on yet and their raw scores.
-
-        Scores of the classifier only: the unsupervised start's odds before
-        the first training say nothing about the classifier's calibration.
-        """
-        if not self.calibrate or self.net_ is None:
-            return np.empty(0, dtype=np.int64), np.empty(0)
-        new = np.flatnonzero(~np.isin(fingerprints, self.trained_fingerprints_))
-        if not len(new):
-            return new, np.empty(0)
-        return new, self._raw_interest_scores(self._candidates(X_t, new))
-
-    def _update_calibration(self, scores, labels):
-        """Add held-out pairs (the interest as it stands now) and refit."""
-        wanted = [c for c, w in self._interest_classes().items() if w > 0]
-        targets = np.isin(labels, np.array(wanted, dtype=object))
-        self.calibration_scores_ = np.r_[self.calibration_scores_, scores][
-            -CALIBRATION_PAIRS:
-        ]
-        self.calibration_targets_ = np.r_[self.calibration_targets_, targets][
-            -CALIBRATION_PAIRS:
-        ]
-        self.calibration_ = _platt(self.calibration_scores_, self.calibration_targets_)
-
-    # -- scores ------------------------------------------------------------
-
-    def _interest_classes(self):
-        """``{class: weight}`` of the interest, the default filled in."""
-        if self.interest is not None:
-            return dict(self.interest)
-        known = {*self.initial_classes_, self.reserve_label}
-        discovered = [c for c in self.classes_ if c not in known]
-        return {c: 1.0 for c in discovered or [self.reserve_label]}
-
-    def _interest_columns(self):
-        return interest_columns(
-            self._interest_classes(), self.classes_, self.reserve_label
-        )
-
-    def _embed_and_logits(self, xb):
-        embedding = self.net_.module_.embed(xb)
-        return embedding, self.net_.module_.head(embedding)
-
-    def _proba(self, X_t, with_embedding=False):
-        # Padded: the distance to the labels must not depend on the batch.
-        embedding, logits = self._infer(
-            self._embed_and_logits, X_t, batch_size=PADDED_BATCH, pad=True
-        )
-        proba = torch.softmax(logits.double(), dim=1).numpy()
-        return (proba, embedding.numpy()) if with_embedding else proba
-
-    def _unsupervised_quantile(self, X_t):
-        """The unsupervised score as odds of an anomaly, in [0, 1].
-
-        Its quantile among fit's scores, raised to the power that puts
-        even odds (0.5) at the quantile ``EVEN_ODDS_QUANTILE``: only the
-        most anomalous few percent count as more likely anomalous than not.
-        """
-        scores = self._unsupervised_scores(X_t)
-        quantile = np.interp(
-            scores, self.unsupervised_quantiles_, np.linspace(0, 1, 101)
-        )
-        return quantile ** (np.log(0.5) / np.log(EVEN_ODDS_QUANTILE))
-
-    def _blend(self, X_t):
-        """Class probabilities, the weight of the classifier, the unsupervised odds.
-
-        An interest score ``p`` of the classifier becomes ``1 - (1 - p) * (1
-        - (1 - weight) * u)`` (:func:`_either`): the unsupervised odds ``u``
-        fill what the classifier leaves, the more so the farther the sample
-        is from the labels: ``weight = exp(-d / s)`` for the distance ``d``
-        to the nearest labelled sample and ``s`` the spacing of the labelled
-        samples of its class (see ``blend``). The odds ``u`` are capped at
-        ``FAR_ODDS_CAP``, so that isolation alone never outranks the kind
-        the user labelled. Without blending, ``weight`` is 1.
-        """
-        proba, embedding = self._proba(X_t, with_embedding=True)
-        if self.blend == "none" or self.reference_ is None or not len(self.reference_):
-            return proba, np.ones(len(proba)), np.zeros(len(proba))
-        distance, nearest = _nearest(embedding, self.reference_)
-        weight = np.exp(-distance / self.scale_[self.reference_labels_[nearest]])
-        unsupervised = np.minimum(self._unsupervised_quantile(X_t), FAR_ODDS_CAP)
-        return proba, weight, unsupervised
-
-    def _unsupervised_scores(self, X_t):
-        """The unsupervised start's anomaly scores (higher = more anomalous)."""
-        return -np.concatenate(
-            [self.unsupervised_.score_samples(rows) for rows in self._flat_batches(X_t)]
-        )
-
-    def _raw_interest_scores(self, X_t):
-        if self.net_ is None:
-            return self._unsupervised_quantile(X_t)
-        proba, weight, unsupervised = self._blend(X_t)
-        classified = interest_scores(proba, *self._interest_columns())
-        return _either(classified, (1 - weight) * unsupervised)
-
-    def _interest_scores(self, X_t):
-        scores = self._raw_interest_scores(X_t)
-        if self.calibration_ is None:
-            return scores
-        slope, intercept = self.calibration_
-        return expit(slope * _log_odds(scores) + intercept)
 
     def _auto_offset(self, train_scores):
         return -0.5
@@ -907,7 +693,7 @@ class AHUNTDetector(
                 candidates, n, replace=False
             )
         # Only the candidates are scored: a session passes its whole pool.
-        X_c = self._candidates(X_t, candidates)
+        X_c = prepared_subset(X_t, candidates)
         if self.net_ is None or (
             self.query_strategy == "anomalous" and not self._labelled_interest()
         ):
@@ -918,13 +704,8 @@ class AHUNTDetector(
             entropy = -(proba * np.log(proba + 1e-12)).sum(axis=1)
             return candidates[np.argsort(-entropy, kind="stable")[:n]]
         proba, weight, unsupervised = self._blend(X_c)
-        columns, weights = self._interest_columns()
-        # A class seen before ranks by its probability; one not seen yet is
-        # looked for through the reserve, blended with the unsupervised score,
-        # and so is the rest of the budget.
-        far = (1 - weight) * unsupervised
-        ranked = proba.copy()
         reserve = list(self.classes_).index(self.reserve_label)
-        ranked[:, reserve] = _either(proba[:, reserve], far)
-        fill = _either(interest_scores(proba, columns, weights), far)
-        return candidates[split_query(ranked, columns, weights, n, fill=fill)]
+        best = interest_ranking(
+            proba, (1 - weight) * unsupervised, *self._interest_columns(), reserve, n
+        )
+        return candidates[best]
