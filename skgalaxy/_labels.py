@@ -10,6 +10,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "as_kind",
+    "discovered_classes",
+    "label_kind",
+    "spreadsheet_safe",
     "MAX_INTEREST_CLASSES",
     "MAX_LABEL_LENGTH",
     "check_interest",
@@ -139,3 +143,44 @@ def check_interest(interest):
     if sum(checked.values()) <= 0:
         raise ValueError("interest needs at least one positive weight.")
     return checked
+
+
+def label_kind(labels):
+    """``"int"`` when every label is an integer (not a bool), else ``"str"``."""
+    ints = [isinstance(v, Integral) and not isinstance(v, bool) for v in labels]
+    return "int" if ints and all(ints) else "str"
+
+
+def as_kind(label, kind):
+    """A checked label (see :func:`validate_label`) made of one ``kind``.
+
+    For ``"int"``, text that spells an integer (``"1"``, as a web form sends
+    it) becomes that integer; for ``"str"``, integers become text. Booleans
+    and None stay as they are.
+    """
+    label = validate_label(label)
+    if isinstance(label, bool) or label is None:
+        return label
+    if kind == "int" and isinstance(label, str):
+        digits = label[1:] if label[:1] == "-" else label
+        return int(label) if digits.isdigit() and digits.isascii() else label
+    if kind == "str" and isinstance(label, Integral):
+        return str(label)
+    return label
+
+
+def discovered_classes(labels, known, ignored=()):
+    """The labels that are neither ``known`` nor ``ignored``, in their order.
+
+    The default interest of a hunt: what the user found that was not known
+    at the start.
+    """
+    skip = {*known, *ignored}
+    return [c for c in ordered_unique(labels) if c not in skip]
+
+
+def spreadsheet_safe(value):
+    """A label as a CSV cell no spreadsheet runs as a formula (OWASP's rule)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -1,19 +1,10 @@
 """The resumable hunt session: a pool, a detector, a person's labels."""
 
-import contextlib
-import hashlib
 import math
-import os
-import sqlite3
 import threading
 import time
 from numbers import Integral
 from pathlib import Path
-
-try:
-    import fcntl
-except ImportError:  # Windows: no lock, one server per folder is up to the user
-    fcntl = None
 
 import numpy as np
 from sklearn.base import clone
@@ -22,12 +13,25 @@ from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from .._labels import (
+    as_kind,
     check_interest,
+    discovered_classes,
     is_unlabelled,
+    label_kind,
     ordered_unique,
+    spreadsheet_safe,
     validate_label,
 )
-from .._utils import sha256_file, write_atomically
+from ._folder import (
+    STORE,
+    check_same_pool,
+    lock_directory,
+    pool_fingerprint,
+    read_checkpoint,
+    remove_old_checkpoints,
+    saved_hunt_in,
+    write_checkpoint,
+)
 from ._store import _Store
 
 #: The label of a shown sample that is of no interest (a normal galaxy, an
@@ -35,71 +39,23 @@ from ._store import _Store
 #: class but never counts as a class of interest by default.
 NOT_INTERESTING = "not interesting"
 
-_STORE = "session.sqlite"
-_LOCK = "session.lock"
-#: The pickled checkpoint of hunts saved by earlier versions of skgalaxy:
-#: loaded only with ``allow_pickle=True``.
-_PICKLED = "model.joblib"
+#: The columns of :meth:`HuntSession.history`.
+HISTORY_COLUMNS = [
+    "round",
+    "n_shown",
+    "n_labelled",
+    "n_interest",
+    "interest_rate",
+    "new_classes",
+    "n_labels",
+    "seconds",
+]
 
 
 def _anomaly_scores(estimator, X):
     if hasattr(estimator, "anomaly_score"):
         return estimator.anomaly_score(X)
     return -estimator.score_samples(X)
-
-
-def _fingerprint(X, chunk=1024):
-    """Length, sample shape, dtype and a hash of every sample of the pool."""
-    digest = hashlib.blake2b(digest_size=16)
-    for start in range(0, len(X), chunk):
-        digest.update(np.ascontiguousarray(np.asarray(X[start : start + chunk])))
-    return {
-        "n_samples": len(X),
-        "shape": list(X.shape[1:]) if hasattr(X, "shape") else list(np.shape(X[0])),
-        "dtype": str(np.asarray(X[:1]).dtype),
-        "hash": digest.hexdigest(),
-    }
-
-
-def _legacy_fingerprint(X):
-    """The fingerprint of hunts saved before the whole pool was hashed."""
-    n = len(X)
-    ends = np.concatenate([np.asarray(X[: min(n, 8)]), np.asarray(X[max(0, n - 8) :])])
-    digest = hashlib.blake2b(np.ascontiguousarray(ends).tobytes(), digest_size=16)
-    shape = list(getattr(X, "shape", np.shape(ends))[1:])
-    return {"n_samples": n, "shape": shape, "hash": digest.hexdigest()}
-
-
-def _spreadsheet_safe(value):
-    """A label as a CSV cell no spreadsheet runs as a formula (OWASP's rule)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _lock_directory(directory):
-    """Create ``directory`` and hold its lock file; refuse a folder in use."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        handle = open(directory / _LOCK, "a")  # held until close()
-        store = directory / _STORE
-        if store.exists() and not os.access(store, os.W_OK):
-            raise PermissionError(f"{store} is read-only")
-    except OSError as exc:
-        raise ValueError(
-            f"The hunt folder {directory} cannot be written to ({exc}); a hunt "
-            "saves every label as it is given, so it needs a writable folder."
-        ) from exc
-    if fcntl is not None:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise ValueError(
-                f"The hunt in {directory} is open elsewhere (another skgalaxy "
-                "hunt server or session); close that one first."
-            ) from None
-    return handle
 
 
 def _is_fitted(estimator):
@@ -223,21 +179,12 @@ class HuntSession:
         self._store = None
         try:
             if self.directory is not None:
-                self._folder_lock = _lock_directory(self.directory)
+                self._folder_lock = lock_directory(self.directory)
             self._store = _Store(
-                None if self.directory is None else self.directory / _STORE
+                None if self.directory is None else self.directory / STORE
             )
             saved = self._store.get_meta("fingerprint") is not None
-            if saved and detector is not None:
-                raise ValueError(
-                    f"{self.directory} already holds a hunt; open it without a "
-                    "detector to resume it, or choose a new directory."
-                )
-            if not saved and detector is None:
-                raise ValueError(
-                    "A new hunt needs a detector"
-                    + ("" if directory is None else f" ({directory} holds none).")
-                )
+            _check_new_or_saved(saved, detector, self.directory)
             if saved:
                 self._resume()
             else:
@@ -260,30 +207,17 @@ class HuntSession:
         -------
         saved : bool
         """
-        store = Path(directory) / _STORE
-        if not store.is_file():
-            return False
-        try:  # a start interrupted before the hunt existed leaves no fingerprint
-            with contextlib.closing(
-                sqlite3.connect(store.resolve().as_uri() + "?mode=ro", uri=True)
-            ) as connection:
-                query = "SELECT 1 FROM meta WHERE key = 'fingerprint'"
-                return connection.execute(query).fetchone() is not None
-        except sqlite3.DatabaseError:
-            return True  # opening it says what is wrong with it
+        return saved_hunt_in(directory)
 
     # -- life cycle ---------------------------------------------------------
 
     def _start(self, detector, y):
-        fingerprint = _fingerprint(self.X)
-        if y is not None and len(y) != fingerprint["n_samples"]:
-            raise ValueError(f"X has {len(self.X)} samples but y has {len(y)} labels.")
-        known = [] if y is None else [(i, v) for i, v in enumerate(y)]
-        known = [(i, validate_label(v)) for i, v in known if not is_unlabelled(v)]
+        fingerprint = pool_fingerprint(self.X)
+        known = _known_labels(y, fingerprint["n_samples"])
         if not _is_fitted(detector):
             detector = clone(detector).fit(self.X, y)
         self.detector_ = detector
-        self._label_type = _label_type(
+        self._label_type = label_kind(
             [v for _, v in known] or list(getattr(self.hunter_, "initial_classes_", []))
         )
         if self.interest is None and getattr(self.hunter_, "interest", None):
@@ -299,94 +233,27 @@ class HuntSession:
         self._store.set_meta("fingerprint", fingerprint)  # last: the hunt exists
 
     def _resume(self):
-        found = self._store.get_meta("fingerprint")
-        current = (_fingerprint if "dtype" in found else _legacy_fingerprint)(self.X)
-        if found != current:
-            raise ValueError(
-                f"The pool differs from the one the hunt in {self.directory} was "
-                f"started on (saved {found}, given {current})."
-            )
+        check_same_pool(self._store.get_meta("fingerprint"), self.X, self.directory)
         self._label_type = self._store.get_meta("label_type", "str")
-        checkpoint = self._store.get_meta("checkpoint")
-        if checkpoint is None and (self.directory / _PICKLED).is_file():
-            checkpoint = {"file": _PICKLED, "format": "joblib"}  # skgalaxy 0.1
-        path = None if checkpoint is None else self.directory / checkpoint["file"]
-        if path is None or not path.is_file():
-            raise ValueError(
-                f"{self.directory} holds the labels of a hunt but not its model "
-                f"({'no checkpoint' if path is None else path.name + ' is missing'}). "
-                "Its labels are in session.sqlite; start a new hunt in another "
-                "folder with them as y."
-            )
-        if "sha256" in checkpoint and sha256_file(path) != checkpoint["sha256"]:
-            raise ValueError(f"{path} was changed since the hunt wrote it.")
-        if checkpoint["format"] == "joblib":
-            self._load_pickled(path, checkpoint)
-        else:
-            from ..io import load_model
-
-            self.detector_ = load_model(path)
-            self.round_ = checkpoint["round"]
-            self.history_ = checkpoint["history"]
+        self.detector_, self.round_, self.history_ = read_checkpoint(
+            self.directory, self._store.get_meta("checkpoint"), self.allow_pickle
+        )
         self.interest = _interest_from_json(self._store.get_meta("interest"))
         self.n_queries = self._store.get_meta("n_queries")
 
-    def _load_pickled(self, path, checkpoint):
-        if not self.allow_pickle:
-            raise ValueError(
-                f"{path} is a pickled model: loading it can run any code. Resume "
-                "with allow_pickle=True (skgalaxy hunt --allow-pickle) only if "
-                "you trust whoever made this folder."
-            )
-        import joblib
-
-        state = joblib.load(path)
-        if "round" not in checkpoint:  # skgalaxy 0.1 pickled the round too
-            checkpoint = state
-            state = state["detector"]
-        self.detector_ = state
-        self.round_ = checkpoint["round"]
-        self.history_ = checkpoint["history"]
-
     def _checkpoint(self):
-        """Write the model atomically, then record it (a no-op in memory).
-
-        Each round's model goes to a new file, recorded in the store only
-        once it is complete, so a crash at any moment leaves the last
-        recorded checkpoint whole.
-        """
+        """Checkpoint the model (see :func:`write_checkpoint`; a no-op in memory)."""
         if self.directory is None:
             return
-        from ..io import save_model
-
-        name = f"checkpoint-{self.round_}.skgalaxy"
-        try:
-            write_atomically(
-                self.directory / name, lambda tmp: save_model(self.detector_, tmp)
-            )
-            record = {"file": name, "format": "skgalaxy"}
-        except TypeError as exc:
-            if not self.allow_pickle:
-                raise TypeError(
-                    f"{exc} A hunt folder holds safe model files only; pass "
-                    "allow_pickle=True to checkpoint this detector as a pickle."
-                ) from exc
-            import joblib
-
-            name = f"checkpoint-{self.round_}.joblib"
-            write_atomically(
-                self.directory / name, lambda tmp: joblib.dump(self.detector_, tmp)
-            )
-            record = {"file": name, "format": "joblib"}
-        record.update(
-            round=self.round_,
-            history=self.history_,
-            sha256=sha256_file(self.directory / name),
+        record = write_checkpoint(
+            self.directory,
+            self.detector_,
+            self.round_,
+            self.history_,
+            self.allow_pickle,
         )
         self._store.set_meta("checkpoint", record)
-        for old in self.directory.glob("checkpoint-*"):
-            if old.name != name:
-                old.unlink(missing_ok=True)
+        remove_old_checkpoints(self.directory, record)
 
     def close(self):
         """Close the label store and release the folder (its data stays there)."""
@@ -418,15 +285,7 @@ class HuntSession:
         label : str, int, bool or None
             The label :meth:`label` would store.
         """
-        label = validate_label(label)
-        if isinstance(label, bool) or label is None:
-            return label
-        if self._label_type == "int" and isinstance(label, str):
-            digits = label[1:] if label[:1] == "-" else label
-            return int(label) if digits.isdigit() and digits.isascii() else label
-        if self._label_type == "str" and isinstance(label, Integral):
-            return str(label)
-        return label
+        return as_kind(label, self._label_type)
 
     def _normalised_interest(self, interest):
         interest = check_interest(interest)
@@ -461,11 +320,9 @@ class HuntSession:
         """
         if self.interest is not None:
             return dict(self.interest)
-        known = set(getattr(self.hunter_, "initial_classes_", ()))
-        labels = {v[0] for v in self._store.labels().values() if v[0] is not None}
-        discovered = sorted(
-            (c for c in labels if c not in known and c != NOT_INTERESTING), key=str
-        )
+        known = getattr(self.hunter_, "initial_classes_", ())
+        labels = sorted(self.label_names(), key=str)
+        discovered = discovered_classes(labels, known, ignored=[NOT_INTERESTING])
         return {c: 1.0 for c in discovered} or None
 
     def set_interest(self, interest):
@@ -516,14 +373,11 @@ class HuntSession:
             pending = self.pending()
             if len(pending):
                 return pending
-            n = len(self._features)
-            exclude = np.zeros(n, dtype=bool)
-            exclude[self._store.shown()] = True
-            exclude[list(self._store.labels())] = True
-            if candidates is not None:
-                allowed = np.zeros(n, dtype=bool)
-                allowed[np.asarray(candidates, dtype=np.int64)] = True
-                exclude |= ~allowed
+            exclude = _never_again(
+                len(self._features),
+                [*self._store.shown(), *self._store.labels()],
+                candidates,
+            )
             self._sync_interest()
             indices = self.hunter_.query(
                 self._features, n_queries=self.n_queries, exclude=exclude
@@ -555,15 +409,7 @@ class HuntSession:
         labels = [labels] if scalar else list(labels)
         if len(labels) != len(indices):
             raise ValueError(f"{len(indices)} indices but {len(labels)} labels.")
-        if indices.size and (
-            indices.dtype.kind not in "iu"
-            or indices.min() < 0
-            or indices.max() >= len(self._features)
-        ):
-            raise ValueError(
-                f"indices must be integers in [0, {len(self._features)}), got "
-                f"{indices.tolist()[:10]}."
-            )
+        _check_pool_indices(indices, len(self._features))
         labels = [self.as_label(v) for v in labels]
         with self._lock:
             self._store.add_labels(indices.tolist(), labels, self.round_ + 1)
@@ -621,7 +467,7 @@ class HuntSession:
             The CSV text when ``path`` is None.
         """
         table = self.labels()
-        table["label"] = table["label"].map(_spreadsheet_safe)
+        table["label"] = table["label"].map(spreadsheet_safe)
         return table.to_csv(path, index=False)
 
     def teach(self):
@@ -646,23 +492,11 @@ class HuntSession:
             )
             seconds = time.perf_counter() - start
             interest = self.effective_interest() or {self.hunter_.reserve_label: 1}
-            wanted = {c for c, w in interest.items() if w > 0}
-            hits = sum(v in wanted for v in answers)
             self.round_ += 1
             self.history_.append(
-                {
-                    "round": self.round_,
-                    "n_shown": len(shown),
-                    "n_labelled": len(answers),
-                    "n_interest": int(hits),
-                    "interest_rate": hits / len(answers) if answers else math.nan,
-                    "new_classes": [
-                        c for c in ordered_unique(answers) if c not in before
-                    ],
-                    "n_labels": len(labelled),
-                    "seconds": seconds,
-                }
+                _round_record(self.round_, shown, answers, interest, before)
             )
+            self.history_[-1].update(n_labels=len(labelled), seconds=seconds)
             self._checkpoint()
             return self
 
@@ -730,17 +564,7 @@ class HuntSession:
         """
         import pandas as pd
 
-        columns = [
-            "round",
-            "n_shown",
-            "n_labelled",
-            "n_interest",
-            "interest_rate",
-            "new_classes",
-            "n_labels",
-            "seconds",
-        ]
-        return pd.DataFrame(self.history_, columns=columns)
+        return pd.DataFrame(self.history_, columns=HISTORY_COLUMNS)
 
     def anomaly_scores(self, indices=None):
         """Score samples of the pool with the detector.
@@ -761,15 +585,70 @@ class HuntSession:
             return _anomaly_scores(self.hunter_, rows)
 
 
-def _label_type(labels):
-    """``"int"`` when every label is an integer (not a bool), else ``"str"``."""
-    ints = [isinstance(v, Integral) and not isinstance(v, bool) for v in labels]
-    return "int" if ints and all(ints) else "str"
-
-
 def _jsonable_interest(interest):
     return None if interest is None else [[k, float(w)] for k, w in interest.items()]
 
 
 def _interest_from_json(pairs):
     return None if pairs is None else {k: w for k, w in pairs}
+
+
+def _check_pool_indices(indices, n_samples):
+    if indices.size and (
+        indices.dtype.kind not in "iu"
+        or indices.min() < 0
+        or indices.max() >= n_samples
+    ):
+        raise ValueError(
+            f"indices must be integers in [0, {n_samples}), got "
+            f"{indices.tolist()[:10]}."
+        )
+
+
+def _never_again(n_samples, seen, candidates):
+    """The mask of samples a query must not propose: those ``seen`` and, when
+    ``candidates`` are given, all others."""
+    exclude = np.zeros(n_samples, dtype=bool)
+    exclude[np.asarray(seen, dtype=np.int64)] = True
+    if candidates is not None:
+        allowed = np.zeros(n_samples, dtype=bool)
+        allowed[np.asarray(candidates, dtype=np.int64)] = True
+        exclude |= ~allowed
+    return exclude
+
+
+def _round_record(round_, shown, answers, interest, classes_before):
+    """A round's entry of the history (the training's size and time aside)."""
+    wanted = {c for c, w in interest.items() if w > 0}
+    hits = sum(v in wanted for v in answers)
+    return {
+        "round": round_,
+        "n_shown": len(shown),
+        "n_labelled": len(answers),
+        "n_interest": int(hits),
+        "interest_rate": hits / len(answers) if answers else math.nan,
+        "new_classes": [c for c in ordered_unique(answers) if c not in classes_before],
+    }
+
+
+def _check_new_or_saved(saved, detector, directory):
+    """A detector starts a new hunt; none resumes the saved one."""
+    if saved and detector is not None:
+        raise ValueError(
+            f"{directory} already holds a hunt; open it without a detector to "
+            "resume it, or choose a new directory."
+        )
+    if not saved and detector is None:
+        raise ValueError(
+            "A new hunt needs a detector"
+            + ("" if directory is None else f" ({directory} holds none).")
+        )
+
+
+def _known_labels(y, n_samples):
+    """``[(index, label)]`` of the labelled samples of ``y`` (None: none)."""
+    if y is None:
+        return []
+    if len(y) != n_samples:
+        raise ValueError(f"X has {n_samples} samples but y has {len(y)} labels.")
+    return [(i, validate_label(v)) for i, v in enumerate(y) if not is_unlabelled(v)]

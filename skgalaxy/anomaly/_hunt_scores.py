@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from .._base import PADDED_BATCH
 from .._images import ImageBatches
+from .._labels import discovered_classes
 from ._interest import interest_columns, interest_scores, split_query
 
 __all__ = [
@@ -248,8 +249,8 @@ class InterestScoresMixin:
         """``{class: weight}`` of the interest, the default filled in."""
         if self.interest is not None:
             return dict(self.interest)
-        known = {*self.initial_classes_, self.reserve_label}
-        discovered = [c for c in self.classes_ if c not in known]
+        known = [*self.initial_classes_, self.reserve_label]
+        discovered = discovered_classes(self.classes_, known)
         return {c: 1.0 for c in discovered or [self.reserve_label]}
 
     def _interest_columns(self):
