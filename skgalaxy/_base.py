@@ -9,6 +9,7 @@ from numbers import Integral, Real
 
 import torch
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from ._budget import AllocationBudget
 from ._device import draw_seed, resolve_device, torch_seed
@@ -138,6 +139,26 @@ class TorchEstimatorMixin:
                 net.fit_loop(X, y, epochs=epochs)
         net.module_.eval()
         self.n_iter_ = len(net.history)
+
+    #: ``{method: output names}`` of the methods :meth:`_inference_forward`
+    #: computes, which :func:`skgalaxy.io.export_onnx` can export.
+    _onnx_outputs = {}
+
+    def _inference_forward(self, method):
+        """The function of NCHW input batches that ``method`` applies.
+
+        The estimator's own ``method`` runs it through :meth:`_infer`, and
+        :func:`skgalaxy.io.export_onnx` exports it, so the two cannot drift
+        apart. Returns a tensor, or a tuple of tensors named as in
+        ``_onnx_outputs[method]``.
+        """
+        raise ValueError(f"{type(self).__name__} exports no ONNX graph.")
+
+    def _apply(self, method, X, **infer):
+        """``method``'s forward on the images ``X`` (a CPU tensor or tuple)."""
+        check_is_fitted(self)
+        X_t = self._image_batches(X, reset=False)
+        return self._infer(self._inference_forward(method), X_t, **infer)
 
     def _infer(self, forward, X, batch_size=256, pad=False):
         """Apply ``forward`` to NCHW batches of ``X`` without gradients.

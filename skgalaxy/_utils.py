@@ -1,4 +1,4 @@
-"""File machinery every part of skgalaxy shares: atomic writes and file digests.
+"""Machinery every part of skgalaxy shares: atomic writes, file digests, indices.
 
 Private; imports nothing heavier than the standard library.
 """
@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["sha256_file", "write_atomically"]
+__all__ = ["check_sample_indices", "sha256_file", "write_atomically"]
 
 
 def write_atomically(path, write):
@@ -46,3 +46,16 @@ def sha256_file(path):
         for block in iter(lambda: f.read(2**20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_sample_indices(indices, n_samples, name="indices"):
+    """Refuse an integer array ``indices`` that is not all in ``[0, n_samples)``."""
+    if indices.size and (
+        indices.dtype.kind not in "iu"
+        or indices.min() < 0
+        or indices.max() >= n_samples
+    ):
+        raise ValueError(
+            f"{name} must hold integer indices in [0, {n_samples}), got "
+            f"{indices.tolist()[:10]}."
+        )

@@ -489,6 +489,25 @@ class GalaxyCNNClassifier(
         )
         return self
 
+    _onnx_outputs = {"predict_proba": ["proba"], "transform": ["embedding"]}
+
+    def _inference_forward(self, method):
+        module = self.net_.module_
+        if method == "transform":
+            return module.embed
+        height, width = self.image_shape_[:2]
+        transforms = (
+            dihedral_transforms(height == width, self.flips)
+            if self.tta and self.backbone == "cnn"
+            else [0]  # the D4 network is invariant already
+        )
+
+        def averaged_softmax(xb):
+            proba = sum(module(dihedral(xb, k)).softmax(dim=1) for k in transforms)
+            return proba / proba.sum(dim=1, keepdim=True)
+
+        return averaged_softmax
+
     def _tensor(self, X):
         check_is_fitted(self)
         return self._image_batches(X, reset=False)
@@ -507,18 +526,8 @@ class GalaxyCNNClassifier(
             Columns follow ``classes_``; rows sum to 1.
         """
         X_t = self._tensor(X)
-        module = self.net_.module_
-        height, width = X_t.shape[2:]
-        transforms = (
-            dihedral_transforms(height == width, self.flips)
-            if self.tta and self.backbone == "cnn"
-            else [0]  # the D4 network is invariant already
-        )
-
-        def averaged_softmax(xb):
-            return sum(module(dihedral(xb, k)).softmax(dim=1) for k in transforms)
-
-        proba = self._infer(averaged_softmax, X_t).double().numpy()
+        proba = self._infer(self._inference_forward("predict_proba"), X_t)
+        proba = proba.double().numpy()
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
@@ -551,7 +560,7 @@ class GalaxyCNNClassifier(
             The activations of the dense layer.
         """
         X_t = self._tensor(X)
-        return self._infer(self.net_.module_.embed, X_t).numpy()
+        return self._infer(self._inference_forward("transform"), X_t).numpy()
 
     def fit_transform(self, X, y, **fit_params):
         """Fit, then embed ``X`` (see :meth:`transform`).

@@ -114,3 +114,9 @@ def http_folder(tmp_path):
 @pytest.fixture
 def galaxy10_writer():
     return write_galaxy10
+
+
+@pytest.fixture(scope="session")
+def small_set():
+    """96 small two-class galaxies (uint8 images, class names)."""
+    return small_galaxies(96, seed=0)

@@ -1,11 +1,16 @@
 import pickle
+import threading
+import tracemalloc
 
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
+from sklearn.base import clone
 from skorch.dataset import Dataset
 from torch.utils.data import Subset
 
+from skgalaxy import ArcsinhScaler
 from skgalaxy._base import TorchEstimatorMixin
 from skgalaxy._device import draw_seed, resolve_device, torch_seed
 from skgalaxy._loaders import batch_loader
@@ -285,3 +290,156 @@ def test_net_saved_from_a_gpu_loads_on_the_cpu(monkeypatch):
     assert str(restored.device) == "cpu"
     restored.module_.eval()
     torch.testing.assert_close(restored.module_(X), expected)
+
+
+INFERENCE = {
+    "clf": ("predict_proba", "transform"),
+    "vae": ("transform", "score_samples"),
+    "cae": ("score_samples", "transform"),
+    "ahunt": ("score_samples", "predict_proba"),
+}
+
+
+def _fitted(name, X, y):
+    estimator = TINY[name]()
+    return estimator.fit(X, y if name in ("clf", "ahunt") else None)
+
+
+def _state(estimator):
+    return {k: v.clone() for k, v in estimator.net_.module_.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", sorted(INFERENCE))
+def test_concurrent_inference_equals_one_thread_and_changes_nothing(small_set, name):
+    X, y = small_set
+    model = _fitted(name, X, y)
+    before = _state(model)
+    expected = {m: getattr(model, m)(X) for m in INFERENCE[name]}
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(6):
+                for method in INFERENCE[name]:
+                    results.append((method, getattr(model, method)(X)))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == 4 * 6 * len(INFERENCE[name])
+    for method, out in results:
+        np.testing.assert_array_equal(out, expected[method])
+    after = model.net_.module_.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not model.net_.module_.training
+
+
+def test_concurrent_fits_and_samples_are_reproducible(small_set):
+    X, _ = small_set
+    sequential = TINY["cae"]().fit(X).score_samples(X)
+    vae = TINY["vae"]().fit(X)
+    samples = vae.sample(4, random_state=0)
+    out = {}
+
+    def fit(key):
+        out[key] = TINY["cae"]().fit(X).score_samples(X)
+
+    def sample(key):
+        out[key] = vae.sample(4, random_state=0)
+
+    threads = [threading.Thread(target=fit, args=(f"fit{i}",)) for i in range(2)]
+    threads += [threading.Thread(target=sample, args=(f"sample{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(2):
+        np.testing.assert_array_equal(out[f"fit{i}"], sequential)
+        np.testing.assert_array_equal(out[f"sample{i}"], samples)
+
+
+@pytest.mark.parametrize("name", ["vae", "cae"])
+def test_a_huge_finite_pixel_stops_fit_with_a_clear_error(small_set, name):
+    X, _ = small_set
+    X = ArcsinhScaler().fit_transform(X)
+    X[3, 2, 2, 1] = 1e30
+    estimator = TINY[name]()
+    with pytest.raises(FloatingPointError, match="training loss became"):
+        estimator.fit(X)
+    assert not hasattr(estimator, "net_")  # left unfitted
+
+
+def test_a_too_high_learning_rate_stops_fit(small_set):
+    X, y = small_set
+    with pytest.raises(FloatingPointError, match="lr=1000000.0"):
+        TINY["clf"](lr=1e6, optimizer="sgd").fit(X, y)
+
+
+def _peak_bytes(function, *args):
+    tracemalloc.start()
+    try:
+        function(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    "name, method",
+    [
+        ("cae", "score_samples"),
+        ("vae", "transform"),
+        ("clf", "predict_proba"),
+        ("ahunt", "score_samples"),
+        ("scaler", "transform"),
+    ],
+)
+def test_peak_memory_does_not_grow_with_the_images_beyond_the_outputs(
+    small_set, name, method
+):
+    X, y = small_set
+    model = ArcsinhScaler().fit(X) if name == "scaler" else _fitted(name, X, y)
+    small, large = np.tile(X, (10, 1, 1, 1)), np.tile(X, (40, 1, 1, 1))
+    call = getattr(model, method)
+    call(small[:300])  # warm up caches and lazy imports
+    grown = _peak_bytes(call, large) - _peak_bytes(call, small)
+    n_more = len(large) - len(small)
+    # Outputs: float32/64 rows; a whole-array float32 copy would add 4 bytes
+    # per input value (12 KiB per 16x16x3 image here).
+    per_image_output = 3 * 16 * 16 * 4 if name == "scaler" else 1024
+    assert grown < n_more * per_image_output + 2**20, grown
+
+
+def test_an_interrupted_fit_leaves_the_previous_model(small_set, monkeypatch):
+    X, y = small_set
+    for name in ("clf", "vae", "cae", "ahunt"):
+        model = _fitted(name, X, y)
+        net = model.net_
+        first = clone(model)
+        monkeypatch.setattr(
+            type(net),
+            "fit_loop",
+            lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt),
+        )
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X, y if name in ("clf", "ahunt") else None)
+        with pytest.raises(KeyboardInterrupt):
+            first.fit(X, y if name in ("clf", "ahunt") else None)
+        monkeypatch.undo()
+        assert model.net_ is net  # the previous fit, untouched
+        assert not hasattr(first, "net_")  # still unfitted
+
+
+@pytest.mark.parametrize("bad", [(), (0,), (-4, 8), ("a",), (4.5, 8)])
+def test_bad_filters_are_refused_by_every_estimator(small_set, bad):
+    X, y = small_set
+    for name in ("clf", "vae", "cae"):
+        with pytest.raises(ValueError, match="filters"):
+            TINY[name](filters=bad).fit(X, y if name == "clf" else None)
+    with pytest.raises(ValueError, match="filters"):
+        TINY["ahunt"](filters=bad, backbone="cnn").fit(X, y)

@@ -50,9 +50,23 @@ def test_the_machine_line_names_the_cpu_and_its_measured_matmul_rate(
     assert "(Test CPU 9000, dense matmul 150 GFLOP/s)" in header
 
 
-def test_the_matmul_rate_is_a_measured_positive_rate():
-    assert _report.matmul_peak(size=64, repeats=2) > 0
-    assert _report.cpu_model().strip()
+def test_the_matmul_rate_is_the_work_done_over_the_time_taken(monkeypatch):
+    clock = iter([10.0, 10.5])  # 0.5 s for the timed products
+    monkeypatch.setattr(_report.time, "perf_counter", lambda: next(clock))
+    # 2 n^3 floating-point operations per product of two n x n matrices.
+    assert _report.matmul_peak(size=64, repeats=2) == 2 * 64**3 * 2 / 0.5
+
+
+def test_the_cpu_model_comes_from_cpuinfo(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\n")
+    real_path = _report.Path
+    monkeypatch.setattr(
+        _report,
+        "Path",
+        lambda p: cpuinfo if str(p) == "/proc/cpuinfo" else real_path(p),
+    )
+    assert _report.cpu_model() == "Test CPU 9000"
 
 
 def parser_with_parameter_options():

@@ -9,6 +9,7 @@ from sklearn.pipeline import make_pipeline
 
 from skgalaxy import ArcsinhScaler, GalaxyCNNClassifier
 from skgalaxy.classification import _class_weights
+from skgalaxy.nn.rng import Dropout
 
 
 @pytest.fixture(scope="module")
@@ -257,12 +258,15 @@ def test_hyper_parameters_reach_the_network(galaxies):
         pooling="centre",
     ).fit(X, y)
     module = clf.net_.module_
-    convs = [m for m in module.features.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert len(convs) == 4 and convs[0].kernel_size == (5, 5)
-    assert [c.out_channels for c in convs] == [8, 8, 16, 16]
-    assert module.head[0].p == 0.4 and module.head[1].in_features == 16
-    # The whole image's mean and the centre's of each of the 16 last maps.
-    assert module.embedding[1].in_features == 32
+    convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert {c.kernel_size for c in convs} == {(5, 5)}
+    assert sorted(c.out_channels for c in convs) == [8, 8, 16, 16]
+    dropouts = [m for m in module.modules() if isinstance(m, Dropout)]
+    assert dropouts and {m.p for m in dropouts} == {0.4}
+    assert clf.transform(X[:3]).shape == (3, 16)  # dense_units
+    # The whole image's mean and the centre's of each of the 16 last maps,
+    # densely connected to the 16 units.
+    assert sum(p.numel() for p in module.embedding.parameters()) == 32 * 16 + 16
     assert module.augment.noise == 0.3 and module.augment.max_shift == 1
     assert clf.net_.criterion_.label_smoothing == 0.2
     assert clf.net_.criterion_.weight is not None
@@ -299,3 +303,21 @@ def test_the_d4_backbone_is_invariant_without_test_time_augmentation(galaxies):
     assert TINY["clf"](backbone="d4", filters=None)._filters() == (8, 16, 32)
     with pytest.raises(ValueError, match="backbone"):
         TINY["clf"](backbone="resnet").fit(X, y)
+
+
+@pytest.mark.parametrize("first, second", [(-1.0, 1.0), (np.nan, 1.0), (0.0, 0.0)])
+def test_class_weights_must_be_finite_non_negative_and_one_positive(
+    small_set, first, second
+):
+    X, y = small_set
+    weights = {"round_smooth": first, "edge_on_with_bulge": second}
+    with pytest.raises(ValueError, match="finite, non-negative"):
+        TINY["clf"](class_weight=weights).fit(X, y)
+
+
+def test_none_among_classifier_labels_is_refused(small_set):
+    X, y = small_set
+    y = y.astype(object)
+    y[5] = None
+    with pytest.raises(ValueError, match="None"):
+        TINY["clf"]().fit(X, y)

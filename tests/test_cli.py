@@ -1,11 +1,12 @@
 import subprocess
 import sys
 
+import h5py
 import numpy as np
 import pytest
 
-from skgalaxy import __version__
-from skgalaxy.cli import main
+from skgalaxy import ArcsinhScaler, __version__
+from skgalaxy.cli import build_parser, main
 from skgalaxy.datasets import load_images
 
 
@@ -143,7 +144,6 @@ def test_train_quiet_and_joblib_on_request(cutouts, tmp_path, capsys):
 
 
 def test_score_a_survey_file_and_resume(cutouts, tmp_path, capsys):
-    import h5py
     import pandas as pd
 
     images = load_images(cutouts).images
@@ -223,12 +223,10 @@ def test_fetch_galaxy10_from_a_local_server(
 
 
 def test_bad_files_and_ports_are_errors_not_tracebacks(tmp_path, capsys):
-    import h5py
 
     survey = tmp_path / "no_images.h5"
     with h5py.File(survey, "w") as f:
         f["pixels"] = np.zeros((2, 4, 4, 1))
-    from skgalaxy import ArcsinhScaler
     from skgalaxy.io import save_model
 
     model = save_model(ArcsinhScaler().fit(np.ones((2, 4, 4, 1))), tmp_path / "m.sk")
@@ -239,3 +237,9 @@ def test_bad_files_and_ports_are_errors_not_tracebacks(tmp_path, capsys):
         main(["hunt", "--data", "x.npz", "--session", "s", "--port", "99999"])
     assert exc.value.code == 2
     assert "not a port" in capsys.readouterr().err
+
+
+def test_the_predict_command_warns_that_a_joblib_file_is_a_program():
+    parser = build_parser()
+    predict = parser._subparsers._group_actions[0].choices["predict"]
+    assert "trust" in predict.format_help()

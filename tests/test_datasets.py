@@ -1,5 +1,8 @@
 import hashlib
+import http.server
 import socket
+import threading
+import time
 
 import h5py
 import numpy as np
@@ -342,3 +345,122 @@ def test_demo_reads_galaxy10_h5(tmp_path, capsys, galaxy10_writer):
         == 0
     )
     assert "60 images of shape (64, 64, 3)" in capsys.readouterr().out
+
+
+def _npz(path, **arrays):
+    images = np.zeros((4, 8, 8, 3), np.uint8)
+    np.savez(path, **{"images": images, **arrays})
+    return path
+
+
+@pytest.mark.parametrize(
+    "arrays, match",
+    [
+        ({"labels": np.array([0, 1, 0])}, "one per image"),
+        ({"labels": np.array([0.0, np.nan, 1.0, 0.0])}, "integers"),
+        ({"labels": np.array([0, -1, 1, 0])}, ">= 0"),
+        (
+            {"labels": np.array([0, 1, 2, 0]), "class_names": np.array(["a", "b"])},
+            "no class name",
+        ),
+        ({"labels": np.array([0, 10**9, 1, 0])}, "class_names"),
+    ],
+)
+def test_npz_labels_are_checked(tmp_path, arrays, match):
+    path = _npz(tmp_path / "cutouts.npz", **arrays)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=match):
+        load_npz_images(path)
+    assert time.perf_counter() - start < 2  # no class list of 10**9 names
+
+
+def test_truncated_and_renamed_files_are_clear_errors(tmp_path, capsys):
+    path = _npz(tmp_path / "good.npz", labels=np.array([0, 1, 0, 1]))
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(path.read_bytes()[:200])
+    renamed = tmp_path / "renamed.npz"
+    np.save(tmp_path / "plain.npy", np.zeros(3))
+    (tmp_path / "plain.npy").rename(renamed)
+    for bad in (truncated, renamed):
+        with pytest.raises(ValueError, match="Cannot read"):
+            load_npz_images(bad)
+        out = tmp_path / "m.joblib"
+        assert main(["train", "cae", "--data", str(bad), "--out", str(out)]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "Cannot read" in err[0]
+
+
+def _h5(path, images, ans):
+    with h5py.File(path, "w") as f:
+        f["images"] = images
+        f["ans"] = ans
+    return path
+
+
+@pytest.mark.parametrize(
+    "images, ans, match",
+    [
+        (np.random.default_rng(0).random((4, 69, 69, 3)), np.arange(4), "uint8"),
+        (np.full((4, 69, 69, 3), 300, np.uint16), np.arange(4), "uint8"),
+        (np.zeros((4, 69, 69, 3), np.uint8), np.arange(4) + 0.5, "integer label"),
+        (np.zeros((4, 69, 69, 3), np.uint8), np.zeros((4, 2), int), "integer label"),
+    ],
+)
+def test_galaxy10_contents_are_checked(tmp_path, images, ans, match):
+    with pytest.raises(ValueError, match=match):
+        load_galaxy10(_h5(tmp_path / "g.h5", images, ans))
+
+
+def test_galaxy10_images_as_a_group_is_a_clear_error(tmp_path):
+    path = tmp_path / "group.h5"
+    with h5py.File(path, "w") as f:
+        f.create_group("images")
+        f["ans"] = np.arange(3)
+    with pytest.raises(ValueError, match="not a Galaxy10 file"):
+        load_galaxy10(path)
+
+
+class _ShortBody(http.server.BaseHTTPRequestHandler):
+    """Announces more bytes than it sends, then closes the connection."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(b"\x89HDF\r\n\x1a\n" + b"x" * 1000)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_truncated_download_is_discarded_and_retried(tmp_path, galaxy10_writer):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ShortBody)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/Galaxy10.h5?token=abc"
+        with pytest.raises(OSError, match="incomplete"):
+            fetch_galaxy10("sdss", data_home=tmp_path, url=url, verbose=False)
+        assert list(tmp_path.iterdir()) == []  # nothing that looks complete
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_query_strings_stay_out_of_the_cache_name(
+    http_folder, tmp_path, galaxy10_writer
+):
+    folder, base = http_folder
+    galaxy10_writer(folder / "Galaxy10.h5")
+    cache = tmp_path / "cache"
+    fetch_galaxy10(
+        "sdss", data_home=cache, url=f"{base}/Galaxy10.h5?x=1", verbose=False
+    )
+    assert [p.name for p in cache.iterdir()] == ["Galaxy10.h5"]
+
+
+def test_no_download_creates_nothing(tmp_path):
+    home = tmp_path / "never"
+    with pytest.raises(OSError, match="download_if_missing"):
+        fetch_galaxy10("sdss", data_home=home, download_if_missing=False)
+    assert not home.exists()

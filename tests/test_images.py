@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 from sklearn.base import BaseEstimator
 
 from skgalaxy._images import (
@@ -147,3 +148,18 @@ def test_a_channels_first_image_shape_is_refused():
         validate_images(
             Holder(), np.zeros((4, 3 * 32 * 32)), reset=True, image_shape=(3, 32, 32)
         )
+
+
+def test_values_beyond_float32_are_refused(small_set):
+    X, y = small_set
+    big = X.astype(np.float64)
+    big[0, 0, 0, 0] = 1e39
+    for name in ("clf", "cae", "vae", "ahunt"):
+        with pytest.raises(ValueError, match="float32's range"):
+            TINY[name]().fit(big, y if name in ("clf", "ahunt") else None)
+
+
+def test_image_shape_contradicting_4d_input_is_refused(small_set):
+    X, y = small_set
+    with pytest.raises(ValueError, match="contradicts"):
+        TINY["cae"](image_shape=(8, 8, 12)).fit(X)

@@ -97,3 +97,9 @@ def test_bad_inputs_raise_clear_errors(tiny_images):
         ArcsinhScaler().fit(np.zeros((0, 8, 8, 3)))
     with pytest.raises(ValueError, match="3-D array"):
         ArcsinhScaler().fit(np.zeros((3, 8, 8)))
+
+
+def test_a_tiny_softening_is_refused(small_set):
+    X, _ = small_set
+    with pytest.raises(ValueError, match="softening"):
+        ArcsinhScaler(softening=1e-300).fit(X)

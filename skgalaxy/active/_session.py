@@ -22,6 +22,7 @@ from .._labels import (
     spreadsheet_safe,
     validate_label,
 )
+from .._utils import check_sample_indices
 from ._folder import (
     STORE,
     check_same_pool,
@@ -409,7 +410,7 @@ class HuntSession:
         labels = [labels] if scalar else list(labels)
         if len(labels) != len(indices):
             raise ValueError(f"{len(indices)} indices but {len(labels)} labels.")
-        _check_pool_indices(indices, len(self._features))
+        check_sample_indices(indices, len(self._features))
         labels = [self.as_label(v) for v in labels]
         with self._lock:
             self._store.add_labels(indices.tolist(), labels, self.round_ + 1)
@@ -591,18 +592,6 @@ def _jsonable_interest(interest):
 
 def _interest_from_json(pairs):
     return None if pairs is None else {k: w for k, w in pairs}
-
-
-def _check_pool_indices(indices, n_samples):
-    if indices.size and (
-        indices.dtype.kind not in "iu"
-        or indices.min() < 0
-        or indices.max() >= n_samples
-    ):
-        raise ValueError(
-            f"indices must be integers in [0, {n_samples}), got "
-            f"{indices.tolist()[:10]}."
-        )
 
 
 def _never_again(n_samples, seen, candidates):

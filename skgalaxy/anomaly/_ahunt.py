@@ -24,6 +24,7 @@ from .._device import draw_seed
 from .._images import ImageBatches, ImageInputMixin, input_ndim
 from .._labels import check_interest, is_unlabelled, ordered_unique
 from .._training import TrainingNet, check_filters, keep_state_on_error
+from .._utils import check_sample_indices
 from ..nn import rng
 from ..nn.classifier import GalaxyCNN, grow_head
 from ..nn.equivariant import D4CNN
@@ -79,14 +80,7 @@ def _exclusion_mask(exclude, n_samples):
                 f"exclude as a mask needs {n_samples} values, got {exclude.shape}."
             )
         return exclude.copy()
-    if exclude.size and (
-        exclude.dtype.kind not in "iu"
-        or exclude.min() < 0
-        or exclude.max() >= n_samples
-    ):
-        raise ValueError(
-            f"exclude must hold indices in [0, {n_samples}) or be a boolean mask."
-        )
+    check_sample_indices(exclude, n_samples, "exclude (unless a boolean mask)")
     mask[exclude.astype(np.int64)] = True
     return mask
 

@@ -260,15 +260,20 @@ class CAEAnomalyDetector(
         self._set_offset(self._score_from_terms(terms))
         return self
 
-    def _score_terms(self, X_t):
-        """Per-image squared residuals and codes, as float64 arrays."""
+    _onnx_outputs = {
+        "score_terms": ["mse", "smoothed", "codes"],
+        "transform": ["codes"],
+    }
+
+    def _inference_forward(self, method):
         module = self.net_.module_
+        if method == "transform":
+            return module.encode
         sigma = self.smoothing
 
-        def measure(xb):
+        def score_terms(xb):
             codes = module.encode(xb)
-            recon = module.decode(codes)
-            residual = xb - recon
+            residual = xb - module.decode(codes)
             smoothed = gaussian_blur(residual, sigma)
             return (
                 (residual**2).mean(dim=(1, 2, 3)),
@@ -276,12 +281,19 @@ class CAEAnomalyDetector(
                 codes,
             )
 
-        names = ("mse", "smoothed", "codes")
+        return score_terms
+
+    def _score_terms(self, X_t):
+        """Per-image squared residuals and codes, as float64 arrays."""
+        terms = self._infer(
+            self._inference_forward("score_terms"),
+            X_t,
+            batch_size=PADDED_BATCH,
+            pad=True,
+        )
         return {
             name: out.double().numpy()
-            for name, out in zip(
-                names, self._infer(measure, X_t, batch_size=PADDED_BATCH, pad=True)
-            )
+            for name, out in zip(self._onnx_outputs["score_terms"], terms)
         }
 
     def _latent_surprise(self, codes):
@@ -359,9 +371,7 @@ class CAEAnomalyDetector(
         codes : ndarray of shape (n_samples, n_components), float32
             The encoder's output for each image.
         """
-        check_is_fitted(self)
-        X_t = self._image_batches(X, reset=False)
-        return self._infer(self.net_.module_.encode, X_t).numpy()
+        return self._apply("transform", X).numpy()
 
     @property
     def _n_features_out(self):

@@ -258,6 +258,16 @@ class InterestScoresMixin:
             self._interest_classes(), self.classes_, self.reserve_label
         )
 
+    _onnx_outputs = {"predict_proba": ["proba"]}
+
+    def _inference_forward(self, method):
+        if self.net_ is None:
+            raise ValueError(
+                "This AHUNTDetector has no classifier to export yet: fit it with "
+                "labels or teach it some first."
+            )
+        return lambda xb: self._embed_and_logits(xb)[1].softmax(dim=1)
+
     def _embed_and_logits(self, xb):
         embedding = self.net_.module_.embed(xb)
         return embedding, self.net_.module_.head(embedding)

@@ -11,7 +11,8 @@ that names anything else, and puts the weights on the CPU.
 
 :func:`export_onnx` writes the inference graph of a fitted estimator (or of
 ``ArcsinhScaler`` followed by one) as ONNX, for onnxruntime and other
-runtimes: NHWC float32 images in, with a dynamic batch size.
+runtimes: NHWC float32 images in (feature vectors for an AHUNTDetector on
+features), with a dynamic batch size.
 """
 
 from ._model_file import (
@@ -21,7 +22,7 @@ from ._model_file import (
     load_model,
     save_model,
 )
-from ._onnx import ONNX_METHODS, export_onnx
+from ._onnx import export_onnx, onnx_methods
 from ._trusted import TRUSTED_TYPES
 from ._weights import MAX_UNSTORED_BYTES
 
@@ -36,3 +37,9 @@ __all__ = [
     "load_model",
     "save_model",
 ]
+
+
+def __getattr__(name):
+    if name == "ONNX_METHODS":  # what the estimators can export, read from them
+        return onnx_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,94 +1,90 @@
-"""ONNX export of the estimators' inference graphs."""
+"""ONNX export of the estimators' inference graphs.
+
+Each estimator says what it computes (``_inference_forward``); the graph
+adds only the input handling the estimator does before its network.
+"""
 
 import io
 
-#: What :func:`export_onnx` can export, per estimator: method -> output names.
-ONNX_METHODS = {
-    "GalaxyCNNClassifier": {"predict_proba": ["proba"], "transform": ["embedding"]},
-    "FlowVAETransformer": {"transform": ["embedding"]},
-    "ContrastiveTransformer": {"transform": ["embedding"]},
-    "CAEAnomalyDetector": {
-        "transform": ["codes"],
-        "score_terms": ["mse", "smoothed", "codes"],
-    },
-    "AHUNTDetector": {"predict_proba": ["proba"]},
-}
+
+def onnx_methods():
+    """``{estimator name: {method: output names}}`` of what can be exported.
+
+    Read from the estimators themselves (their ``_onnx_outputs``); the first
+    method of each is what :func:`export_onnx` exports by default.
+    """
+    import skgalaxy
+
+    classes = {name: getattr(skgalaxy, name) for name in skgalaxy._ESTIMATORS}
+    return {
+        name: dict(cls._onnx_outputs)
+        for name, cls in classes.items()
+        if getattr(cls, "_onnx_outputs", None)
+    }
+
+
+def _split_pipeline(estimator):
+    """``(ArcsinhScaler step or None, final estimator)``."""
+    steps = getattr(estimator, "steps", None)
+    if steps is None:
+        return None, estimator
+    names = [type(step).__name__ for _, step in steps]
+    if len(steps) > 2 or (len(steps) == 2 and names[0] != "ArcsinhScaler"):
+        raise ValueError(
+            "export_onnx takes an estimator or a Pipeline of ArcsinhScaler and "
+            f"one estimator, got the steps {names}."
+        )
+    return (steps[0][1] if len(steps) == 2 else None), steps[-1][1]
+
+
+def _takes_features(estimator):
+    """Whether the estimator works on feature vectors (an MLP AHUNT)."""
+    return getattr(estimator, "backbone_", None) == "mlp"
 
 
 def _inference_graph(estimator, method):
-    """A torch module computing ``method`` from NHWC float32 images."""
+    """A torch module computing ``method`` from NHWC float32 images.
+
+    Or from float32 feature vectors, for an estimator that takes them.
+    """
     import torch
 
-    from ..nn.augment import dihedral, dihedral_transforms
-    from ..nn.functional import gaussian_blur
-
-    steps = getattr(estimator, "steps", None)
-    scaler = None
-    if steps is not None:
-        names = [type(step).__name__ for _, step in steps]
-        if len(steps) > 2 or (len(steps) == 2 and names[0] != "ArcsinhScaler"):
-            raise ValueError(
-                "export_onnx takes an estimator or a Pipeline of ArcsinhScaler and "
-                f"one estimator, got the steps {names}."
-            )
-        scaler = steps[0][1] if len(steps) == 2 else None
-        estimator = steps[-1][1]
-    name = type(estimator).__name__
-    if name not in ONNX_METHODS or method not in ONNX_METHODS[name]:
-        known = {k: sorted(v) for k, v in ONNX_METHODS.items()}
-        raise ValueError(f"Cannot export {name}.{method}; exportable: {known}.")
-    if name == "AHUNTDetector" and (
-        estimator.net_ is None or estimator.backbone_ == "mlp"
-    ):
+    scaler, final = _split_pipeline(estimator)
+    outputs = getattr(final, "_onnx_outputs", {})
+    if method not in outputs:
         raise ValueError(
-            "Only an AHUNTDetector with a trained CNN (on images) exports."
+            f"Cannot export {type(final).__name__}.{method}; exportable: "
+            f"{ {k: sorted(v) for k, v in onnx_methods().items()} }."
         )
-    module = estimator.net_.module_
-    height, width = estimator.image_shape_[:2]
-    transforms = dihedral_transforms(height == width, getattr(estimator, "flips", True))
+    forward = final._inference_forward(method)
+    features = _takes_features(final)
+    if features and scaler is not None:
+        raise ValueError("An AHUNTDetector on features exports without a scaler.")
 
     class InferenceGraph(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.module = module
-            self.register_buffer(
-                "input_scale", torch.tensor(float(estimator.input_scale_))
-            )
+            self.module = final.net_.module_  # its weights become the graph's
+            if features:
+                standard = final.scaler_
+                self.register_buffer("mean", torch.tensor(standard.mean_).float())
+                self.register_buffer("scale", torch.tensor(standard.scale_).float())
+                return
+            self.register_buffer("input_scale", torch.tensor(float(final.input_scale_)))
             if scaler is not None:
                 self.register_buffer("softening", torch.tensor(float(scaler.softening)))
                 self.register_buffer(
                     "channel_scale", torch.as_tensor(scaler.scale_, dtype=torch.float32)
                 )
 
-        def forward(self, images):
-            x = images
+        def forward(self, x):
+            if features:
+                return forward((x - self.mean) / self.scale)
             if scaler is not None:
                 x = torch.asinh(x / self.softening) / self.channel_scale
-            x = (x / self.input_scale).permute(0, 3, 1, 2)
-            if name == "GalaxyCNNClassifier" and method == "predict_proba":
-                turns = transforms if estimator.tta else [0]
-                proba = sum(self.module(dihedral(x, k)).softmax(dim=1) for k in turns)
-                return proba / proba.sum(dim=1, keepdim=True)
-            if name == "AHUNTDetector":
-                return self.module(x).softmax(dim=1)
-            if name == "GalaxyCNNClassifier":
-                return self.module.embed(x)
-            if name == "FlowVAETransformer":
-                return self.module.encode(x)[0]
-            if name == "ContrastiveTransformer":
-                return self.module.encode(x)
-            codes = self.module.encode(x)
-            if method == "transform":
-                return codes
-            residual = x - self.module.decode(codes)
-            smoothed = gaussian_blur(residual, estimator.smoothing)
-            return (
-                (residual**2).mean(dim=(1, 2, 3)),
-                (smoothed**2).mean(dim=(1, 2, 3)),
-                codes,
-            )
+            return forward((x / self.input_scale).permute(0, 3, 1, 2))
 
-    return InferenceGraph().eval(), estimator, ONNX_METHODS[name][method]
+    return InferenceGraph().eval(), final, outputs[method]
 
 
 def export_onnx(estimator, path, method=None):
@@ -98,16 +94,21 @@ def export_onnx(estimator, path, method=None):
     float32, values unchanged) with any batch size, and applies everything
     the estimator does to them — dividing uint8-fitted models' input by 255,
     an ``ArcsinhScaler`` step of a pipeline, the network, test-time
-    augmentation — so its outputs match the estimator's.
+    augmentation — so its outputs match the estimator's: the network part
+    of the graph is the function the estimator's own method runs. An
+    :class:`~skgalaxy.anomaly.AHUNTDetector` fitted on feature vectors
+    takes ``features`` instead: float32 rows as given to its ``fit``
+    (standardised inside the graph).
 
     Parameters
     ----------
     estimator : estimator or Pipeline
         A fitted :class:`~skgalaxy.classification.GalaxyCNNClassifier`,
         :class:`~skgalaxy.representation.FlowVAETransformer`,
-        :class:`~skgalaxy.anomaly.CAEAnomalyDetector` or CNN
-        :class:`~skgalaxy.anomaly.AHUNTDetector`, alone or after an
-        ``ArcsinhScaler`` in a Pipeline.
+        :class:`~skgalaxy.representation.ContrastiveTransformer`,
+        :class:`~skgalaxy.anomaly.CAEAnomalyDetector` or
+        :class:`~skgalaxy.anomaly.AHUNTDetector` (with a classifier), alone
+        or after an ``ArcsinhScaler`` in a Pipeline.
     path : str or path-like
         The ``.onnx`` file to write.
     method : str or None, default=None
@@ -133,17 +134,17 @@ def export_onnx(estimator, path, method=None):
     import warnings
 
     import torch
-
-    final = getattr(estimator, "steps", [[None, estimator]])[-1][1]
-    if method is None:
-        method = next(iter(ONNX_METHODS.get(type(final).__name__, {"?": None})))
-        if type(final).__name__ == "CAEAnomalyDetector":
-            method = "score_terms"
     from sklearn.utils.validation import check_is_fitted
 
+    final = _split_pipeline(estimator)[1]
+    if method is None:
+        method = next(iter(getattr(final, "_onnx_outputs", {"?": None})))
     check_is_fitted(final)
     graph, final, outputs = _inference_graph(estimator, method)
-    example = torch.zeros((2, *final.image_shape_), dtype=torch.float32)
+    features = _takes_features(final)
+    shape = (final.n_features_in_,) if features else final.image_shape_
+    example = torch.zeros((2, *shape), dtype=torch.float32)
+    name = "features" if features else "images"
     batch = torch.export.Dim("batch", min=1)
     with (
         contextlib.redirect_stdout(io.StringIO()),
@@ -155,9 +156,9 @@ def export_onnx(estimator, path, method=None):
             graph,
             (example,),
             str(path),
-            input_names=["images"],
+            input_names=[name],
             output_names=outputs,
-            dynamic_shapes={"images": {0: batch}},
+            dynamic_shapes={"x": {0: batch}},
             dynamo=True,
             verbose=False,
         )

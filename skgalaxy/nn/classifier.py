@@ -9,7 +9,33 @@ from .functional import POOLED_REGIONS, pool_maps, with_asymmetry
 from .rng import Dropout, generator
 
 
-class GalaxyCNN(nn.Module):
+class PooledClassifier(nn.Module):
+    """What a CNN classifier of pooled feature maps shares: its dense layers.
+
+    A subclass builds ``features`` and calls :meth:`_add_head`; its ``embed``
+    ends in ``self.embedding``, and ``forward`` is the head on the embedding.
+    """
+
+    def _add_head(self, channels, pooling, dense_units, dropout, n_classes):
+        """The embedding layer (dropout, dense, ReLU) and the classifier head."""
+        self.pooling = pooling
+        self.embedding = nn.Sequential(
+            Dropout(dropout),
+            nn.Linear(POOLED_REGIONS[pooling] * channels, dense_units),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(dense_units, n_classes))
+
+    def _memory_format(self):
+        # ``channels_last`` is a flag, not the format object: torch.memory_format
+        # pickles by a name that other libraries' modules can shadow.
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+class GalaxyCNN(PooledClassifier):
     """Small CNN: conv blocks, pooling over the image, a dense embedding layer.
 
     Parameters
@@ -66,20 +92,9 @@ class GalaxyCNN(nn.Module):
         self.features = conv_backbone(
             in_channels * (2 if asymmetry else 1), filters, kernel_size, convs_per_block
         )
-        self.pooling = pooling
-        self.embedding = nn.Sequential(
-            Dropout(dropout),
-            nn.Linear(POOLED_REGIONS[pooling] * filters[-1], dense_units),
-            nn.ReLU(inplace=True),
-        )
-        self.head = nn.Sequential(Dropout(dropout), nn.Linear(dense_units, n_classes))
-        # A flag, not the format object: torch.memory_format pickles by a
-        # name that other libraries' modules can shadow.
+        self._add_head(filters[-1], pooling, dense_units, dropout, n_classes)
         self.channels_last = channels_last
         self.to(memory_format=self._memory_format())
-
-    def _memory_format(self):
-        return torch.channels_last if self.channels_last else torch.contiguous_format
 
     def embed(self, x):
         """The penultimate representation (after the dense layer's ReLU)."""
@@ -87,9 +102,6 @@ class GalaxyCNN(nn.Module):
             x = with_asymmetry(x)
         x = self.augment(x).contiguous(memory_format=self._memory_format())
         return self.embedding(pool_maps(self.features(x), self.pooling))
-
-    def forward(self, x):
-        return self.head(self.embed(x))
 
 
 def load_features(features, state_dict):

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from .augment import Augment, dihedral
-from .functional import POOLED_REGIONS, pool_maps
-from .rng import Dropout
+from .classifier import PooledClassifier
+from .functional import pool_maps
 
 __all__ = ["D4CNN", "D4Conv", "D4Lift", "group_table"]
 
@@ -148,7 +148,7 @@ def _block(layer, out_channels):
     )
 
 
-class D4CNN(nn.Module):
+class D4CNN(PooledClassifier):
     """A D4-equivariant CNN with an invariant embedding and a classification head.
 
     Lifting convolution, then group convolutions, each followed by
@@ -206,19 +206,8 @@ class D4CNN(nn.Module):
         for c_in, c_out in zip(filters[:-1], filters[1:]):
             blocks.append(_block(D4Conv(c_in, c_out, kernel_size), c_out))
         self.features = nn.Sequential(*blocks)
-        self.pooling = pooling
-        self.embedding = nn.Sequential(
-            Dropout(dropout),
-            nn.Linear(POOLED_REGIONS[pooling] * filters[-1], dense_units),
-            nn.ReLU(inplace=True),
-        )
-        self.head = nn.Sequential(Dropout(dropout), nn.Linear(dense_units, n_classes))
-        # A flag, not the format object: torch.memory_format pickles by a
-        # name that other libraries' modules can shadow.
+        self._add_head(filters[-1], pooling, dense_units, dropout, n_classes)
         self.channels_last = channels_last
-
-    def _memory_format(self):
-        return torch.channels_last if self.channels_last else torch.contiguous_format
 
     def invariant_features(self, x):
         """Features pooled over the group and the image: D4-invariant."""
@@ -231,6 +220,3 @@ class D4CNN(nn.Module):
     def embed(self, x):
         """The penultimate representation (after the dense layer's ReLU)."""
         return self.embedding(self.invariant_features(x))
-
-    def forward(self, x):
-        return self.head(self.embed(x))

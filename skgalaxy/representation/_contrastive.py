@@ -10,7 +10,6 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from .._base import TORCH_PARAMETER_CONSTRAINTS, TorchEstimatorMixin
 from .._images import ImageInputMixin
@@ -263,6 +262,11 @@ class ContrastiveTransformer(
         self._fit_net(X_t)
         return self
 
+    _onnx_outputs = {"transform": ["embedding"]}
+
+    def _inference_forward(self, method):
+        return self.net_.module_.encode
+
     def transform(self, X):
         """The encoder's pooled features.
 
@@ -278,9 +282,7 @@ class ContrastiveTransformer(
             with ``pooling="centre"`` (the whole image's means first), else
             ``filters[-1]``.
         """
-        check_is_fitted(self)
-        X_t = self._image_batches(X, reset=False)
-        return self._infer(self.net_.module_.encode, X_t).numpy()
+        return self._apply("transform", X).numpy()
 
     @property
     def _n_features_out(self):

@@ -217,6 +217,12 @@ class FlowVAETransformer(
         self._fit_net(X_t)
         return self
 
+    _onnx_outputs = {"transform": ["embedding"]}
+
+    def _inference_forward(self, method):
+        module = self.net_.module_
+        return lambda xb: module.encode(xb)[0]
+
     def transform(self, X):
         """Posterior means of the latent variables.
 
@@ -230,9 +236,7 @@ class FlowVAETransformer(
         Z : ndarray of shape (n_samples, n_components), float32
             The posterior mean of each image.
         """
-        check_is_fitted(self)
-        X_t = self._image_batches(X, reset=False)
-        return self._infer(lambda xb: self.net_.module_.encode(xb)[0], X_t).numpy()
+        return self._apply("transform", X).numpy()
 
     def inverse_transform(self, X):
         """Decode latent vectors into images.

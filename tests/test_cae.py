@@ -1,4 +1,5 @@
 import copy
+import time
 from functools import partial
 
 import joblib
@@ -191,3 +192,32 @@ def test_bad_inputs_change_nothing(cae, normal):
     copy = normal.copy()
     small_cae(max_epochs=1).fit(copy)
     np.testing.assert_array_equal(copy, normal)
+
+
+def test_a_nan_score_is_an_outlier_never_normal(small_set, monkeypatch):
+    X, _ = small_set
+    cae = TINY["cae"]().fit(X)
+    scores = cae.score_samples(X[:4])
+    scores[1] = np.nan
+    monkeypatch.setattr(type(cae), "score_samples", lambda self, X: scores)
+    with pytest.warns(RuntimeWarning, match="no finite score"):
+        labels = cae.predict(X[:4])
+    assert labels[1] == -1
+
+
+def test_non_finite_training_scores_refuse_to_set_a_threshold(small_set, monkeypatch):
+    X, _ = small_set
+    cae = TINY["cae"]()
+    monkeypatch.setattr(
+        type(cae), "_score_from_terms", lambda self, terms: np.full(len(X), np.nan)
+    )
+    with pytest.raises(ValueError, match="non-finite scores"):
+        cae.fit(X)
+
+
+def test_a_huge_smoothing_finishes_quickly(small_set):
+    X, _ = small_set
+    cae = TINY["cae"]().fit(X)
+    start = time.perf_counter()
+    cae.set_params(smoothing=1e6).score_samples(X[:8])
+    assert time.perf_counter() - start < 10
