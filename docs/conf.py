@@ -1,6 +1,12 @@
 """Sphinx configuration of the skgalaxy documentation."""
 
+import os
+import sys
+from pathlib import Path
+
 import skgalaxy
+
+sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
 project = "skgalaxy"
 author = "the skgalaxy developers"
@@ -13,7 +19,21 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "benchmark_tables",
+    "sphinx_gallery.gen_gallery",
 ]
+# The gallery runs every example at its small size (see examples/_config.py)
+# unless SKGALAXY_FAST=0 asks for the full one.
+os.environ.setdefault("SKGALAXY_FAST", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/[a-z]",
+    "ignore_pattern": r"_config\.py",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+}
 autosummary_generate = True
 # scikit-learn attaches metadata-routing setters to every estimator class;
 # they are not part of skgalaxy's API.
@@ -41,7 +61,7 @@ numpydoc_class_members_toctree = False
 numpydoc_validation_checks = set()
 intersphinx_mapping = {}
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "generated/*.examples"]
+exclude_patterns = ["_build", "generated/*.examples", "auto_examples/*.ipynb"]
 html_theme = "alabaster"
 html_static_path = []
 nitpicky = False

@@ -1,6 +1,12 @@
-"""Find satellite trails, saturated stars and lenses with the CAE detector.
+"""Find anomalies without labels
+=============================
 
-python examples/detect_anomalies.py         # SKGALAXY_FAST=1 for a quick run
+A convolutional autoencoder, trained on normal galaxies only, ranks satellite
+trails, saturated stars and lensing arcs above them. The figure shows the
+most anomalous test images, each titled with what it really is.
+
+Run it with ``python examples/detect_anomalies.py`` (``SKGALAXY_FAST=1`` for
+a quick run).
 """
 
 import numpy as np
@@ -10,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 
 from skgalaxy import ArcsinhScaler, CAEAnomalyDetector
 from skgalaxy.datasets import make_galaxies
+from skgalaxy.plotting import plot_image_rows
 
 side = size(64, 32)
 normal = make_galaxies(size(2000, 120), image_size=side, random_state=0).images
@@ -27,5 +34,9 @@ print(f"ROC AUC {roc_auc_score(test.is_anomaly, scores):.3f}")
 print(
     f"flagged {flagged.sum()} images, {test.is_anomaly[flagged].mean():.0%} anomalies"
 )
-top = np.argsort(-scores)[:5]
+top = np.argsort(-scores)[:8]
 print("most anomalous:", list(test.target_names[test.target[top]]))
+plot_image_rows(
+    {"most anomalous": detector[0].transform(test.images[top])},
+    titles={"most anomalous": list(test.target_names[test.target[top]])},
+)

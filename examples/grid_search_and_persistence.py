@@ -1,9 +1,16 @@
-"""Tune a pipeline with GridSearchCV, save it with joblib, load it again.
+"""Tune a pipeline and save it
+===========================
 
-python examples/grid_search_and_persistence.py   # SKGALAXY_FAST=1: quick
+``GridSearchCV`` over the scaler's and the classifier's parameters, then the
+best pipeline saved as a safe model file (no code inside) and loaded again.
+
+Run it with ``python examples/grid_search_and_persistence.py``
+(``SKGALAXY_FAST=1`` for a quick run).
 """
 
-import joblib
+import tempfile
+from pathlib import Path
+
 import numpy as np
 from _config import size
 from sklearn.model_selection import GridSearchCV
@@ -11,6 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from skgalaxy import ArcsinhScaler, GalaxyCNNClassifier
 from skgalaxy.datasets import make_galaxies
+from skgalaxy.io import load_model, save_model
 
 X, y = make_galaxies(
     size(1500, 90),
@@ -31,7 +39,8 @@ search = GridSearchCV(
 search.fit(X, y)
 print("best:", search.best_params_, f"accuracy {search.best_score_:.3f}")
 
-joblib.dump(search.best_estimator_, "galaxy_classifier.joblib")
-restored = joblib.load("galaxy_classifier.joblib")
+with tempfile.TemporaryDirectory() as folder:
+    path = save_model(search.best_estimator_, Path(folder) / "classifier.skgalaxy")
+    restored = load_model(path)  # reads data only: safe for files from others
 assert np.array_equal(restored.predict(X), search.best_estimator_.predict(X))
-print("saved and reloaded galaxy_classifier.joblib: identical predictions")
+print("saved and reloaded classifier.skgalaxy: identical predictions")

@@ -1,9 +1,12 @@
-"""A personalised anomaly hunt with AHUNT on flow-VAE embeddings.
+"""A personalised anomaly hunt
+===========================
 
-The "oracle" is played by the true labels; the user cares about lensing arcs,
-not satellite trails, and says so with ``interest``.
+AHUNT with a person in the loop, here played by the true labels: the user
+cares about lensing arcs, not satellite trails, and says so with
+``interest``. The figure shows how many lenses each round found.
 
-    python examples/personalised_hunt.py        # SKGALAXY_FAST=1 for a quick run
+Run it with ``python examples/personalised_hunt.py`` (``SKGALAXY_FAST=1`` for
+a quick run).
 """
 
 import numpy as np

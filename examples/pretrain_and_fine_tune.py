@@ -1,11 +1,13 @@
-"""Learn galaxy features without labels, then classify with a few labels.
+"""Pretrain without labels, fine-tune with a few
+=============================================
 
 A ContrastiveTransformer trains the classifier's CNN on unlabelled images; a
 GalaxyCNNClassifier starts from it and fine-tunes on 10 % of the labels,
 beside the same classifier trained from scratch on those labels and a linear
 model on the self-supervised features.
 
-python examples/pretrain_and_fine_tune.py   # SKGALAXY_FAST=1 for a quick run
+Run it with ``python examples/pretrain_and_fine_tune.py``
+(``SKGALAXY_FAST=1`` for a quick run).
 """
 
 from _config import size

@@ -91,7 +91,7 @@ class GalaxyCNNClassifier(
     and shifts, a cosine learning-rate schedule and logit adjustment for rare
     classes, and predicting with test-time augmentation. Wraps a skorch ``NeuralNet``.
 
-    Read more in the :doc:`User Guide </user_guide/estimators>`.
+    Read more in the :doc:`User Guide </user_guide/classify>`.
 
     Parameters
     ----------

@@ -73,7 +73,7 @@ class MorphologyTransformer(TransformerMixin, BaseEstimator):
     goes on the images as observed. Every value is finite: an image without a
     source above the threshold is measured on its brightest pixel.
 
-    Read more in the :doc:`User Guide </user_guide/estimators>`.
+    Read more in the :doc:`User Guide </user_guide/embed>`.
 
     Parameters
     ----------

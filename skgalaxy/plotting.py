@@ -124,7 +124,7 @@ def plot_confusion_matrix(y_true, y_pred, labels, display_labels=None):
     return fig
 
 
-def plot_image_rows(rows, n_images=8):
+def plot_image_rows(rows, n_images=8, titles=None):
     """Draw rows of images under a title each, e.g. inputs over reconstructions.
 
     Parameters
@@ -133,6 +133,8 @@ def plot_image_rows(rows, n_images=8):
         Row title to images (uint8, or float in [0, 1]).
     n_images : int, default=8
         Images per row.
+    titles : dict of str -> sequence of str, default=None
+        Row title to a caption per image (what each image is, its score).
 
     Returns
     -------
@@ -148,6 +150,14 @@ def plot_image_rows(rows, n_images=8):
     >>> len(fig.axes)
     8
     """
+    titles = {} if titles is None else titles
+    unknown = set(titles) - set(rows)
+    if unknown:
+        raise ValueError(f"titles name rows that do not exist: {sorted(unknown)}.")
+    titles = {} if titles is None else titles
+    unknown = set(titles) - set(rows)
+    if unknown:
+        raise ValueError(f"titles name rows that do not exist: {sorted(unknown)}.")
     plt = _pyplot()
     fig, axes = plt.subplots(
         len(rows), n_images, squeeze=False, figsize=(1.1 * n_images, 1.3 * len(rows))
@@ -157,6 +167,17 @@ def plot_image_rows(rows, n_images=8):
             ax.axis("off")
             if col < len(images):
                 ax.imshow(_displayable(images[col]))
+            captions = titles.get(title, ())
+            if col < len(captions):
+                ax.text(
+                    0.5,
+                    -0.08,
+                    str(captions[col]),
+                    fontsize=7,
+                    ha="center",
+                    va="top",
+                    transform=ax.transAxes,
+                )
         ax_row[0].set_title(title, fontsize=8, loc="left")
     fig.tight_layout()
     return fig

@@ -51,7 +51,7 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     on the training data, so non-negative training images lie in [0, 1] per
     channel. The transform is exactly invertible.
 
-    Read more in the :doc:`User Guide </user_guide/estimators>`.
+    Read more in the :doc:`User Guide </user_guide/data>`.
 
     Parameters
     ----------

@@ -91,7 +91,7 @@ class HuntSession:
     page sends it) is that integer; in any other hunt integers are stored as
     text.
 
-    Read more in the :doc:`User Guide </user_guide/active_learning>`.
+    Read more in the :doc:`User Guide </user_guide/hunt>`.
 
     Parameters
     ----------

@@ -126,7 +126,7 @@ class AHUNTDetector(
     ranks candidates by it: a classifier whose reserve output has never seen
     an example cannot yet say what is anomalous.
 
-    Read more in the :doc:`User Guide </user_guide/active_learning>`.
+    Read more in the :doc:`User Guide </user_guide/hunt>`.
 
     Parameters
     ----------

@@ -53,7 +53,7 @@ class ContrastiveTransformer(
     the fitted encoder (its ``encoder`` parameter) and fine-tune it on a few
     labels.
 
-    Read more in the :doc:`User Guide </user_guide/estimators>`.
+    Read more in the :doc:`User Guide </user_guide/embed>`.
 
     Parameters
     ----------

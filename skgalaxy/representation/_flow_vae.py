@@ -65,7 +65,7 @@ class FlowVAETransformer(
     :class:`~skgalaxy.preprocessing.ArcsinhScaler`; uint8 input is divided by
     255 internally.
 
-    Read more in the :doc:`User Guide </user_guide/estimators>`.
+    Read more in the :doc:`User Guide </user_guide/embed>`.
 
     Parameters
     ----------
