@@ -156,13 +156,7 @@ class MorphologyTransformer(TransformerMixin, BaseEstimator):
             One row per image, the columns of :meth:`get_feature_names_out`.
         """
         check_is_fitted(self)
-        images = validate_images(self, X, reset=False)
-        return np.concatenate(
-            [
-                _measure(images[start : start + _CHUNK], self.threshold)
-                for start in range(0, len(images), _CHUNK)
-            ]
-        )
+        return measure_morphology(validate_images(self, X, reset=False), self.threshold)
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the measured statistics.
@@ -181,6 +175,20 @@ class MorphologyTransformer(TransformerMixin, BaseEstimator):
         n_channels = self.image_shape_[2]
         colours = [f"colour_{i}_{i + 1}" for i in range(n_channels - 1)]
         return np.asarray([*_STATISTICS, *colours], dtype=object)
+
+
+def measure_morphology(images, threshold=2.0):
+    """The statistics of validated NHWC images (see :class:`MorphologyTransformer`).
+
+    Measured a chunk at a time, so memory holds a few dozen copies of a
+    chunk, not of the data.
+    """
+    return np.concatenate(
+        [
+            _measure(images[start : start + _CHUNK], threshold)
+            for start in range(0, len(images), _CHUNK)
+        ]
+    )
 
 
 def _measure(images, threshold):

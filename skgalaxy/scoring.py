@@ -84,9 +84,9 @@ def prediction_table(model, images, start=0):
         for i, name in enumerate(model.classes_):
             table[f"proba_{name}"] = proba[:, i]
     elif hasattr(model, "transform"):
-        codes = model.transform(images)
-        for i in range(codes.shape[1]):
-            table[f"z{i}"] = codes[:, i]
+        codes = np.asarray(model.transform(images))
+        columns = [f"z{i}" for i in range(codes.shape[1])]
+        table = pd.concat([table, pd.DataFrame(codes, columns=columns)], axis=1)
     else:
         table["prediction"] = model.predict(images)
     return table

@@ -1,3 +1,4 @@
+import warnings
 from functools import partial
 
 import joblib
@@ -13,7 +14,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
-from skgalaxy import AHUNTDetector, ArcsinhScaler, FlowVAETransformer
+from skgalaxy import (
+    AHUNTDetector,
+    ArcsinhScaler,
+    FlowVAETransformer,
+    MorphologyTransformer,
+)
 from skgalaxy.active import HuntSession
 from skgalaxy.anomaly import KNeighborsDetector
 from skgalaxy.datasets import make_galaxies
@@ -277,6 +283,21 @@ def test_every_kind_of_missing_label_means_unlabelled(blobs, missing):
     assert det.n_labelled_ == 200
 
 
+def test_images_are_hunted_on_their_morphology_by_default(small_set):
+    X, y = small_set
+    y = np.where(np.arange(len(y)) < 60, y, None)
+    on_images = TINY["ahunt"]().fit(X, y)
+    assert on_images.backbone_ == "morphology"
+    assert on_images.scaler_.n_features_in_ == 12  # statistics of RGB images
+    route = make_pipeline(MorphologyTransformer(), TINY["ahunt"]()).fit(X, y)
+    np.testing.assert_array_equal(on_images.score_samples(X), route.score_samples(X))
+    np.testing.assert_array_equal(
+        on_images.query(X, exclude=np.arange(60)),
+        route[-1].query(route[0].transform(X), exclude=np.arange(60)),
+    )
+    assert on_images.n_features_in_ == 16 * 16 * 3  # what it was given
+
+
 def test_image_input_uses_a_cnn():
     data = make_galaxies(
         60,
@@ -289,7 +310,7 @@ def test_image_input_uses_a_cnn():
     is_anomaly = data.is_anomaly.astype(bool)
     y = data.target_names[data.target].astype(object)
     y[is_anomaly] = None
-    det = TINY["ahunt"](max_epochs=3, epochs_per_round=1, batch_size=64)
+    det = TINY["ahunt"](backbone="cnn", max_epochs=3, epochs_per_round=1, batch_size=64)
     det.fit(data.images, y)
     assert det.backbone_ == "cnn" and det.input_scale_ == 255.0
     truth = np.where(is_anomaly, "trail", data.target_names[data.target])
@@ -546,3 +567,32 @@ def test_teaching_the_same_labels_again_adds_no_held_out_pair(blobs):
     )
     det.teach(X[index], labels)
     np.testing.assert_array_equal(det.calibration_scores_, pairs)
+
+
+def _blobs():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (120, 4)), rng.normal(4, 1, (8, 4))]
+    truth = np.array(["galaxy"] * 120 + ["merger"] * 8, dtype=object)
+    return X, truth
+
+
+def test_teach_warns_when_it_would_forget_earlier_labels():
+    X, truth = _blobs()
+    y = np.where(np.arange(len(X)) < 60, truth, None)
+    detector = TINY["ahunt"]().fit(X, y)
+    asked = detector.query(X, exclude=np.arange(60))
+    with pytest.warns(UserWarning, match="without 60 of the 60"):
+        detector.teach(X[asked], truth[asked])  # the latest round alone
+    every_label = np.r_[np.arange(60), asked]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        detector.teach(X[every_label], truth[every_label])  # nothing left out
+
+
+def test_query_leaves_out_what_was_taught_unless_told_otherwise():
+    X, truth = _blobs()
+    y = np.where(np.arange(len(X)) < 60, truth, None)
+    detector = TINY["ahunt"](n_queries=100).fit(X, y)
+    assert not set(detector.query(X)) & set(range(60))
+    assert len(detector.query(X)) == len(X) - 60
+    assert set(detector.query(X, exclude=[])) & set(range(60))

@@ -105,6 +105,8 @@ def cutouts(tmp_path):
         ("cae", ["index", "score_samples", "anomaly_score", "outlier"]),
         ("ahunt", ["index", "score_samples", "anomaly_score", "outlier"]),
         ("vae", ["index", *[f"z{i}" for i in range(16)]]),
+        ("contrastive", ["index", *[f"z{i}" for i in range(256)]]),
+        ("morphology", ["index", *[f"z{i}" for i in range(12)]]),
     ],
 )
 def test_train_then_predict(cutouts, tmp_path, capsys, model, columns):
@@ -116,7 +118,8 @@ def test_train_then_predict(cutouts, tmp_path, capsys, model, columns):
     args = ["train", model, "--data", str(cutouts), "--out", str(saved)]
     assert main([*args, "--epochs", "2"]) == 0
     assert saved.is_file()
-    assert "training" in capsys.readouterr().err  # the progress bar, by default
+    if model != "morphology":  # it trains nothing
+        assert "training" in capsys.readouterr().err  # the progress bar, by default
     csv = tmp_path / "predictions.csv"
     assert main(["predict", str(saved), "--data", str(cutouts), "--out", str(csv)]) == 0
     table = pd.read_csv(csv)
@@ -128,6 +131,10 @@ def test_train_then_predict(cutouts, tmp_path, capsys, model, columns):
     elif model in ("cae", "ahunt"):
         np.testing.assert_allclose(table["score_samples"], fitted.score_samples(images))
         np.testing.assert_array_equal(table["outlier"], fitted.predict(images))
+    else:
+        np.testing.assert_allclose(table.iloc[:, 1:], fitted.transform(images))
+    if model in ("ahunt", "morphology"):  # on the images as observed
+        assert type(fitted[0]).__name__ == "MorphologyTransformer"
     capsys.readouterr()
     assert main(["predict", str(saved), "--data", str(cutouts)]) == 0
     assert capsys.readouterr().out.startswith(",".join(columns))
@@ -243,3 +250,18 @@ def test_the_predict_command_warns_that_a_joblib_file_is_a_program():
     parser = build_parser()
     predict = parser._subparsers._group_actions[0].choices["predict"]
     assert "trust" in predict.format_help()
+
+
+def test_hunt_starts_on_the_morphology_route_by_default(cutouts, tmp_path, monkeypatch):
+    pytest.importorskip("fastapi")
+    import skgalaxy.app
+
+    served = []
+    monkeypatch.setattr(
+        skgalaxy.app, "serve", lambda session, **kw: served.append(session)
+    )
+    folder = tmp_path / "hunt"
+    assert main(["hunt", "--data", str(cutouts), "--session", str(folder)]) == 0
+    steps = [type(step).__name__ for step in served[0].detector_]
+    assert steps == ["MorphologyTransformer", "AHUNTDetector"]
+    served[0].close()

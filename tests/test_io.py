@@ -201,7 +201,7 @@ def test_what_cannot_be_saved_safely_says_so(data):
         ("vae", {}, "transform"),
         ("ssl", {}, "transform"),
         ("cae", {}, "score_terms"),
-        ("ahunt", {}, "predict_proba"),
+        ("ahunt", {"backbone": "cnn"}, "predict_proba"),
     ],
 )
 def test_onnx_export_matches_the_estimator(tmp_path, name, params, method):
@@ -235,6 +235,17 @@ def test_onnx_export_of_ahunt_on_features_takes_the_features(tmp_path):
     session = ort.InferenceSession(str(tmp_path / "a.onnx"))
     assert [i.name for i in session.get_inputs()] == ["features"]
     got = session.run(None, {"features": X.astype(np.float32)})[0]
+    np.testing.assert_allclose(got, detector.predict_proba(X), atol=1e-5, rtol=0)
+
+
+def test_onnx_export_of_ahunt_on_images_takes_their_statistics(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    X, y = small_galaxies(40, size=32)
+    detector = TINY["ahunt"]().fit(X, y)
+    export_onnx(detector, tmp_path / "a.onnx")
+    session = ort.InferenceSession(str(tmp_path / "a.onnx"))
+    statistics = MorphologyTransformer().fit_transform(X).astype(np.float32)
+    got = session.run(None, {"features": statistics})[0]
     np.testing.assert_allclose(got, detector.predict_proba(X), atol=1e-5, rtol=0)
 
 

@@ -2,6 +2,7 @@
 
 import copy
 import hashlib
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,10 +22,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base import PADDED_BATCH, TORCH_PARAMETER_CONSTRAINTS, TorchEstimatorMixin
 from .._device import draw_seed
-from .._images import ImageBatches, ImageInputMixin, input_ndim
+from .._images import ImageBatches, ImageInputMixin, input_ndim, validate_images
 from .._labels import check_interest, is_unlabelled, ordered_unique
 from .._training import TrainingNet, check_filters, keep_state_on_error
 from .._utils import check_sample_indices
+from ..morphology import measure_morphology
 from ..nn import rng
 from ..nn.classifier import GalaxyCNN, grow_head
 from ..nn.equivariant import D4CNN
@@ -66,6 +68,20 @@ def _fingerprints(X_t):
             digest = hashlib.blake2b(row.tobytes(), digest_size=8).digest()
             hashes.append(int.from_bytes(digest, "little"))
     return np.array(hashes, dtype=np.uint64)
+
+
+def _warn_if_forgetting(trained, given):
+    """Warn when samples of the last training are missing from ``given``."""
+    missing = int((~np.isin(trained, given)).sum())
+    if missing:
+        warnings.warn(
+            f"teach got {len(given)} labelled samples, without {missing} of the "
+            f"{len(trained)} it was last trained on: it trains on these alone and "
+            "forgets the others. Pass every label of the hunt so far (HuntSession "
+            "does).",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _exclusion_mask(exclude, n_samples):
@@ -146,10 +162,19 @@ class AHUNTDetector(
         Candidates per round.
     query_strategy : {"anomalous", "uncertain", "random"}, default="anomalous"
         Highest interest score; highest predictive entropy; uniform draws.
-    backbone : {"auto", "cnn", "d4", "mlp"}, default="auto"
-        "auto": a CNN for 4-D image input, an MLP for 2-D input. "d4": a
-        D4-equivariant CNN for images (:class:`~skgalaxy.nn.equivariant.D4CNN`,
-        ``filters`` then counting channels per group element).
+    backbone : {"auto", "morphology", "cnn", "d4", "mlp"}, default="auto"
+        What the classifier sees and is. "morphology": images are measured
+        (the statistics of :class:`~skgalaxy.morphology.MorphologyTransformer`:
+        asymmetry, concentration, Gini, M20, colours, ...), standardised and
+        classified by an MLP; give it the images as observed. "cnn": a CNN
+        on the images. "d4": a D4-equivariant CNN
+        (:class:`~skgalaxy.nn.equivariant.D4CNN`, ``filters`` then counting
+        channels per group element). "mlp": an MLP on standardised feature
+        vectors (embeddings). "auto": "morphology" for 4-D image input,
+        "mlp" for 2-D input.
+
+        .. versionchanged:: 0.2
+           "auto" takes "morphology" for images (it was "cnn").
     unsupervised : estimator or None, default=None
         The unsupervised start: any estimator with ``fit`` and
         ``score_samples`` (higher = more normal), cloned and fitted on the
@@ -219,8 +244,8 @@ class AHUNTDetector(
     weight_decay : float, default=1e-4
         AdamW weight decay.
     image_shape : tuple of int or None, default=None
-        ``(height, width, channels)`` of flat image input with
-        ``backbone="cnn"``.
+        ``(height, width, channels)`` of flat image input with an image
+        backbone ("morphology", "cnn", "d4").
     device : {"auto", "cpu", "cuda"}, default="auto"
         "auto" takes CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -238,7 +263,7 @@ class AHUNTDetector(
         Classes labelled in ``fit``.
     class_counts_ : ndarray of int
         Labelled samples per class of ``classes_`` in the last training.
-    backbone_ : {"cnn", "d4", "mlp"}
+    backbone_ : {"morphology", "cnn", "d4", "mlp"}
         The backbone in use.
     net_ : skorch.NeuralNet or None
         The classifier; None until some sample is labelled.
@@ -266,10 +291,10 @@ class AHUNTDetector(
         Whether each of those samples is of interest.
     trained_fingerprints_ : ndarray of shape (n_labelled,), uint64
         A hash of each sample of the last training, to tell the samples
-        labelled since then apart (the estimator keeps no data); empty
-        with ``calibrate=False``.
+        labelled since then apart (the estimator keeps no data).
     scaler_ : sklearn.preprocessing.StandardScaler
-        Standardisation of MLP input (``backbone_ == "mlp"`` only).
+        Standardisation of the MLP's input (features or morphology
+        statistics; not with a CNN).
     n_labelled_ : int
         Labelled samples in the last training.
     n_rounds_ : int
@@ -279,9 +304,11 @@ class AHUNTDetector(
     offset_ : float
         Threshold of :meth:`decision_function`.
     image_shape_ : tuple of int
-        ``(height, width, channels)`` of the training images (CNN only).
+        ``(height, width, channels)`` of the training images (image
+        backbones only).
     input_ndim_ : int
-        4 if fitted on NHWC images, 2 if fitted on flat rows (CNN only).
+        4 if fitted on NHWC images, 2 if fitted on flat rows (image
+        backbones only).
     input_scale_ : float
         255 when fitted on uint8 images, else 1 (CNN only).
     input_dtype_ : numpy.dtype
@@ -308,11 +335,13 @@ class AHUNTDetector(
     >>> y = np.array(["galaxy"] * 100 + [None] * 110, dtype=object)
     >>> truth = np.array(["galaxy"] * 200 + ["merger"] * 10)
     >>> hunter = AHUNTDetector(n_queries=5, max_epochs=5, random_state=0).fit(X, y)
-    >>> asked = hunter.query(X, exclude=np.arange(100))
-    >>> labelled = np.r_[np.arange(100), asked]
-    >>> hunter = hunter.teach(X[labelled], truth[labelled])
+    >>> labelled = np.arange(100)
+    >>> for _ in range(3):  # a round: query, ask the oracle, teach every label
+    ...     asked = hunter.query(X, exclude=labelled)
+    ...     labelled = np.r_[labelled, asked]
+    ...     hunter = hunter.teach(X[labelled], truth[labelled])
     >>> hunter.n_labelled_, hunter.n_rounds_
-    (105, 1)
+    (115, 3)
     """
 
     _parameter_constraints = {
@@ -321,7 +350,7 @@ class AHUNTDetector(
         "reserve_label": [str],
         "n_queries": [Interval(Integral, 1, None, closed="left")],
         "query_strategy": [StrOptions({"anomalous", "uncertain", "random"})],
-        "backbone": [StrOptions({"auto", "cnn", "d4", "mlp"})],
+        "backbone": [StrOptions({"auto", "morphology", "cnn", "d4", "mlp"})],
         "unsupervised": [HasMethods(["fit", "score_samples"]), None],
         "blend": [StrOptions({"neighbours", "none"})],
         "calibrate": ["boolean"],
@@ -398,13 +427,17 @@ class AHUNTDetector(
         """Validate ``X``: ImageBatches (CNN) or a standardised tensor (MLP)."""
         if reset:
             self.backbone_ = (
-                ("cnn" if input_ndim(X) == 4 else "mlp")
+                ("morphology" if input_ndim(X) == 4 else "mlp")
                 if self.backbone == "auto"
                 else self.backbone
             )
         if self.backbone_ in ("cnn", "d4"):
             return self._image_batches(X, reset=reset)
-        X = validate_data(self, X, reset=reset, dtype=np.float32)
+        if self.backbone_ == "morphology":
+            images = validate_images(self, X, reset=reset, image_shape=self.image_shape)
+            X = measure_morphology(images).astype(np.float32)
+        else:
+            X = validate_data(self, X, reset=reset, dtype=np.float32)
         if reset:
             self.scaler_ = StandardScaler().fit(X)
         return torch.from_numpy(self.scaler_.transform(X).astype(np.float32))
@@ -430,7 +463,7 @@ class AHUNTDetector(
                 "augment": self.augment,
             }
         return MLPClassifierNet, {
-            "in_features": self.n_features_in_,
+            "in_features": self.scaler_.n_features_in_,
             "n_classes": n_classes,
             "hidden": check_filters(self.hidden, "hidden"),
             "dropout": self.dropout,
@@ -532,8 +565,7 @@ class AHUNTDetector(
         if labelled.any():
             rows = prepared_rows(X_t, np.flatnonzero(labelled))
             self._train(rows, self._class_index(labels[labelled]), net=None)
-            if self.calibrate:
-                self.trained_fingerprints_ = _fingerprints(rows)
+            self.trained_fingerprints_ = _fingerprints(rows)
         self._set_offset(-self._interest_scores(X_t))
         return self
 
@@ -544,6 +576,11 @@ class AHUNTDetector(
         Pass *all* labels of the hunt, not only the latest round's: the
         estimator keeps no data, and training on the new labels alone would
         forget the old ones (:class:`~skgalaxy.active.HuntSession` does this).
+        A ``UserWarning`` says so when samples of the last training are
+        missing from ``X``.
+
+        .. versionchanged:: 0.2
+           Warns when samples it was trained on are left out.
 
         Parameters
         ----------
@@ -560,7 +597,8 @@ class AHUNTDetector(
         check_is_fitted(self)
         X_t = self._prepare(X, reset=False)
         labels, _ = _labels(y, len(X_t), allow_unlabelled=False)
-        fingerprints = _fingerprints(X_t) if self.calibrate else None
+        fingerprints = _fingerprints(X_t)
+        _warn_if_forgetting(self.trained_fingerprints_, fingerprints)
         held_out, held_out_scores = self._held_out_scores(X_t, fingerprints)
         new_classes = [c for c in ordered_unique(labels) if c not in set(self.classes_)]
         self.classes_ = np.array([*self.classes_, *new_classes], dtype=object)
@@ -570,8 +608,8 @@ class AHUNTDetector(
                 grow_head(net.module_, len(new_classes))
             net.initialize_optimizer()
         self._train(X_t, self._class_index(labels), net)
+        self.trained_fingerprints_ = fingerprints
         if self.calibrate:
-            self.trained_fingerprints_ = fingerprints
             self._update_calibration(held_out_scores, labels[held_out])
         self.n_rounds_ += 1
         if self.contamination != "auto":
@@ -668,7 +706,12 @@ class AHUNTDetector(
             None: the ``n_queries`` parameter.
         exclude : array-like of int or of bool, default=None
             Samples never to propose (those shown or labelled before), as
-            indices into ``X`` or a boolean mask.
+            indices into ``X`` or a boolean mask. None: the samples of ``X``
+            the detector was last trained on (recognised by their content);
+            pass ``[]`` to exclude nothing.
+
+            .. versionchanged:: 0.2
+               None excludes the samples trained on (it excluded none).
 
         Returns
         -------
@@ -678,6 +721,8 @@ class AHUNTDetector(
         check_is_fitted(self)
         n = self.n_queries if n_queries is None else n_queries
         X_t = self._prepare(X, reset=False)
+        if exclude is None:
+            exclude = np.isin(_fingerprints(X_t), self.trained_fingerprints_)
         candidates = np.flatnonzero(~_exclusion_mask(exclude, len(X_t)))
         n = min(n, len(candidates))
         if n == 0:

@@ -1,11 +1,47 @@
 """What the sub-commands share: the models they train and how model files load."""
 
+#: ``skgalaxy train`` models: (module, class, needs labels, the step before it).
+#: Networks see ArcsinhScaler's output; the morphology statistics, and AHUNT
+#: (which hunts on them), the images as observed.
 MODELS = {
-    "classifier": ("skgalaxy.classification", "GalaxyCNNClassifier", True),
-    "vae": ("skgalaxy.representation", "FlowVAETransformer", False),
-    "cae": ("skgalaxy.anomaly", "CAEAnomalyDetector", False),
-    "ahunt": ("skgalaxy.anomaly", "AHUNTDetector", True),
+    "classifier": ("skgalaxy.classification", "GalaxyCNNClassifier", True, "arcsinh"),
+    "vae": ("skgalaxy.representation", "FlowVAETransformer", False, "arcsinh"),
+    "contrastive": (
+        "skgalaxy.representation",
+        "ContrastiveTransformer",
+        False,
+        "arcsinh",
+    ),
+    "cae": ("skgalaxy.anomaly", "CAEAnomalyDetector", False, "arcsinh"),
+    "morphology": ("skgalaxy.morphology", "MorphologyTransformer", False, None),
+    "ahunt": ("skgalaxy.anomaly", "AHUNTDetector", True, "morphology"),
 }
+
+
+def build_model(name, **params):
+    """The pipeline ``skgalaxy train NAME`` fits: its first step, then the model.
+
+    ``params`` go to the model, those it does not take (``max_epochs`` of the
+    morphology statistics) are left out. ``"ahunt"`` is the hunt's default:
+    the morphology statistics measured once, then AHUNTDetector on them.
+    """
+    import importlib
+
+    from sklearn.pipeline import make_pipeline
+
+    module, class_name, _, before = MODELS[name]
+    cls = getattr(importlib.import_module(module), class_name)
+    accepted = cls().get_params()
+    model = cls(**{k: v for k, v in params.items() if k in accepted})
+    if before == "arcsinh":
+        from ..preprocessing import ArcsinhScaler
+
+        return make_pipeline(ArcsinhScaler(), model)
+    if before == "morphology":
+        from ..morphology import MorphologyTransformer
+
+        return make_pipeline(MorphologyTransformer(), model)
+    return make_pipeline(model)
 
 
 def _load_labelled(path, need_labels):

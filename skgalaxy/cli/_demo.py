@@ -352,7 +352,7 @@ def _report_detector(name, detector, images, is_anomaly):
 
 
 def _demo_hunt(anomalies, scaler, vae, args, report):
-    """A short simulated AHUNT hunt on the flow VAE embeddings."""
+    """A short simulated AHUNT hunt on the images, beside an isolation forest."""
     from sklearn.ensemble import IsolationForest
 
     from ..active import ActiveHunter, UnsupervisedHunter, make_nights, simulate_hunt
@@ -371,9 +371,8 @@ def _demo_hunt(anomalies, scaler, vae, args, report):
         random_state=args.random_state,
     )
     hunters = {
-        "AHUNT (VAE embeddings)": ActiveHunter(
-            AHUNTDetector(n_queries=5, random_state=args.random_state),
-            embeddings,
+        "AHUNT (images)": ActiveHunter(
+            AHUNTDetector(n_queries=5, random_state=args.random_state), images
         ),
         "IsolationForest (VAE embeddings)": UnsupervisedHunter(
             IsolationForest(random_state=args.random_state), embeddings

@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from ._common import _load
+from ._common import _load, build_model
 
 
 def _parse_interest(items):
@@ -48,11 +48,7 @@ def run(args):
             'The labelling page needs the app extra: pip install "skgalaxy[app]" '
             f"({exc})."
         ) from exc
-    from sklearn.pipeline import make_pipeline
-
     from ..active import HuntSession
-    from ..anomaly import AHUNTDetector
-    from ..preprocessing import ArcsinhScaler
 
     images = _hunt_pool(args.data)
     interest = _parse_interest(args.interest)
@@ -67,10 +63,7 @@ def run(args):
         if args.model is not None:
             detector = _load(args.model)
         else:
-            detector = make_pipeline(
-                ArcsinhScaler(),
-                AHUNTDetector(n_queries=args.queries, random_state=0),
-            )
+            detector = build_model("ahunt", n_queries=args.queries, random_state=0)
         print(
             f"starting a hunt in {args.session} over {len(images)} images "
             "(fitting the model first)",
@@ -113,9 +106,9 @@ def add_parser(commands):
         "--model",
         type=Path,
         default=None,
-        help="a model file (skgalaxy train ahunt), or a .joblib pipeline ending in "
-        "AHUNTDetector (only files you trust); default: ArcsinhScaler + "
-        "AHUNTDetector",
+        help="a model file (skgalaxy train ahunt, or any .skgalaxy pipeline ending "
+        "in AHUNTDetector), or a .joblib one (only files you trust); default: "
+        "AHUNTDetector on the images' morphology statistics",
     )
     hunt.add_argument(
         "--allow-pickle",

@@ -1,27 +1,20 @@
-"""``skgalaxy train``: fit ArcsinhScaler and a model on images, save it."""
+"""``skgalaxy train``: fit a model (behind its first step) on images, save it."""
 
 from pathlib import Path
 
 import numpy as np
 
-from ._common import MODELS, _load_labelled, _save
+from ._common import MODELS, _load_labelled, _save, build_model
 
 
 def run(args):
     """Run ``skgalaxy train``."""
-    import importlib
-
-    from sklearn.pipeline import make_pipeline
-
-    from ..preprocessing import ArcsinhScaler
-
-    module, name, supervised = MODELS[args.model]
+    _, name, supervised, _ = MODELS[args.model]
     data = _load_labelled(args.data, supervised)
     params = {"random_state": args.random_state, "verbose": 0 if args.quiet else 1}
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
-    estimator = getattr(importlib.import_module(module), name)(**params)
-    model = make_pipeline(ArcsinhScaler(), estimator)
+    model = build_model(args.model, **params)
     y = None
     if supervised:
         y = np.asarray(data.target_names)[data.target]
@@ -36,10 +29,13 @@ def add_parser(commands):
     """Add the ``train`` sub-command to ``commands``."""
     train = commands.add_parser(
         "train",
-        help="fit ArcsinhScaler + MODEL on images and save it (safe format)",
+        help="fit MODEL on images and save it (safe format)",
         description=(
-            "Fit ArcsinhScaler + MODEL on images and save it. The file is in "
-            "skgalaxy's safe format (no pickle) unless --out ends in .joblib."
+            "Fit MODEL on images and save it. The networks (classifier, vae, "
+            "contrastive, cae) see ArcsinhScaler's output; morphology measures "
+            "the images as observed; ahunt is the hunt's default, AHUNTDetector on "
+            "the morphology statistics. The file is in skgalaxy's safe format (no "
+            "pickle) unless --out ends in .joblib."
         ),
     )
     train.add_argument("model", choices=sorted(MODELS))

@@ -38,8 +38,13 @@ def _split_pipeline(estimator):
 
 
 def _takes_features(estimator):
-    """Whether the estimator works on feature vectors (an MLP AHUNT)."""
-    return getattr(estimator, "backbone_", None) == "mlp"
+    """Whether the estimator's network works on feature vectors (an MLP AHUNT).
+
+    With ``backbone_ == "morphology"`` the features are the
+    :class:`~skgalaxy.morphology.MorphologyTransformer` statistics of the
+    images: measured outside the graph, standardised inside it.
+    """
+    return getattr(estimator, "backbone_", None) in ("mlp", "morphology")
 
 
 def _inference_graph(estimator, method):
@@ -96,9 +101,11 @@ def export_onnx(estimator, path, method=None):
     an ``ArcsinhScaler`` step of a pipeline, the network, test-time
     augmentation — so its outputs match the estimator's: the network part
     of the graph is the function the estimator's own method runs. An
-    :class:`~skgalaxy.anomaly.AHUNTDetector` fitted on feature vectors
-    takes ``features`` instead: float32 rows as given to its ``fit``
-    (standardised inside the graph).
+    :class:`~skgalaxy.anomaly.AHUNTDetector` whose network sees feature
+    vectors takes ``features`` instead: float32 rows as given to its ``fit``,
+    or, with ``backbone="morphology"`` (its default on images),
+    ``MorphologyTransformer().fit_transform(images)`` (standardised inside
+    the graph).
 
     Parameters
     ----------
@@ -142,7 +149,7 @@ def export_onnx(estimator, path, method=None):
     check_is_fitted(final)
     graph, final, outputs = _inference_graph(estimator, method)
     features = _takes_features(final)
-    shape = (final.n_features_in_,) if features else final.image_shape_
+    shape = (final.scaler_.n_features_in_,) if features else final.image_shape_
     example = torch.zeros((2, *shape), dtype=torch.float32)
     name = "features" if features else "images"
     batch = torch.export.Dim("batch", min=1)
