@@ -34,6 +34,7 @@ SCRIPTS = [
     "representations",
     "cae_anomaly",
     "ahunt_hunt",
+    "hunt_routes",
 ]
 
 
