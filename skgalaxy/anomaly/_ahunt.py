@@ -1,8 +1,6 @@
 """AHUNT: personalised anomaly detection with deep active learning."""
 
 import copy
-import hashlib
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,7 +9,6 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -22,10 +19,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base import PADDED_BATCH, TORCH_PARAMETER_CONSTRAINTS, TorchEstimatorMixin
 from .._device import draw_seed
-from .._images import ImageBatches, ImageInputMixin, input_ndim, validate_images
-from .._labels import check_interest, is_unlabelled, ordered_unique
+from .._images import ImageInputMixin, input_ndim, validate_images
+from .._labels import check_interest, ordered_unique
 from .._training import TrainingNet, check_filters, keep_state_on_error
-from .._utils import check_sample_indices
 from ..morphology import measure_morphology
 from ..nn import rng
 from ..nn.classifier import GalaxyCNN, grow_head
@@ -33,7 +29,6 @@ from ..nn.equivariant import D4CNN
 from ..nn.mlp import MLPClassifierNet
 from ._base import CONTAMINATION_CONSTRAINT, OutlierScoresMixin
 from ._hunt_scores import (
-    SCORE_BATCH,
     InterestScoresMixin,
     flat_batches,
     interest_ranking,
@@ -41,64 +36,14 @@ from ._hunt_scores import (
     prepared_rows,
     prepared_subset,
 )
+from ._taught import (
+    exclusion_mask,
+    fingerprints,
+    labels_of,
+    warn_if_forgetting,
+)
 
 __all__ = ["AHUNTDetector"]
-
-
-def _labels(y, n_samples, allow_unlabelled):
-    """Labels as an object array and the mask of labelled samples."""
-    labels = np.asarray(column_or_1d(y, dtype=object), dtype=object)
-    if len(labels) != n_samples:
-        raise ValueError(f"X has {n_samples} samples but y has {len(labels)} labels.")
-    labelled = np.array([not is_unlabelled(v) for v in labels], dtype=bool)
-    if not allow_unlabelled and not labelled.all():
-        raise ValueError(
-            "teach needs a label for every sample; None/NaN mark unlabelled "
-            "samples only in fit."
-        )
-    return labels, labelled
-
-
-def _fingerprints(X_t):
-    """A 64-bit hash of each prepared sample: which samples were trained on."""
-    rows = X_t.images if isinstance(X_t, ImageBatches) else X_t.numpy()
-    hashes = []
-    for start in range(0, len(rows), SCORE_BATCH):  # lazy sources are read in blocks
-        for row in np.ascontiguousarray(rows[start : start + SCORE_BATCH]):
-            digest = hashlib.blake2b(row.tobytes(), digest_size=8).digest()
-            hashes.append(int.from_bytes(digest, "little"))
-    return np.array(hashes, dtype=np.uint64)
-
-
-def _warn_if_forgetting(trained, given):
-    """Warn when samples of the last training are missing from ``given``."""
-    missing = int((~np.isin(trained, given)).sum())
-    if missing:
-        warnings.warn(
-            f"teach got {len(given)} labelled samples, without {missing} of the "
-            f"{len(trained)} it was last trained on: it trains on these alone and "
-            "forgets the others. Pass every label of the hunt so far (HuntSession "
-            "does).",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
-def _exclusion_mask(exclude, n_samples):
-    """A boolean mask from ``exclude`` (indices or a mask of length n_samples)."""
-    mask = np.zeros(n_samples, dtype=bool)
-    if exclude is None:
-        return mask
-    exclude = np.asarray(exclude)
-    if exclude.dtype == bool:
-        if exclude.shape != (n_samples,):
-            raise ValueError(
-                f"exclude as a mask needs {n_samples} values, got {exclude.shape}."
-            )
-        return exclude.copy()
-    check_sample_indices(exclude, n_samples, "exclude (unless a boolean mask)")
-    mask[exclude.astype(np.int64)] = True
-    return mask
 
 
 class AHUNTDetector(
@@ -121,14 +66,12 @@ class AHUNTDetector(
     training runs (warm start) for ``epochs_per_round`` epochs that draw
     every labelled class equally often, every draw randomly augmented.
 
-    The estimator is an ordinary model: it keeps no training data. The hunt
-    itself — the pool, what was shown, the labels, the history, saving and
-    resuming — is :class:`skgalaxy.active.HuntSession`, which calls
-    :meth:`query` and :meth:`teach`.
+    It keeps no training data: the hunt itself (pool, labels, rounds,
+    saving) is :class:`skgalaxy.active.HuntSession`.
 
-    Works on images (a CNN backbone) and on feature vectors such as
-    :class:`~skgalaxy.representation.FlowVAETransformer` embeddings (an MLP on
-    standardised features), chosen from the input by ``backbone="auto"``.
+    Works on images (by default on their morphology statistics, see
+    ``backbone``) and on feature vectors such as embeddings (an MLP on
+    standardised features).
 
     **Labels.** ``y`` holds class labels of any type. Unlabelled samples are
     marked ``None``, NaN or ``pd.NA`` — never -1, which scikit-learn's outlier
@@ -182,30 +125,22 @@ class AHUNTDetector(
         ``random_state``.
     blend : {"neighbours", "none"}, default="neighbours"
         How the score uses what is unlabelled. ``"neighbours"`` (after
-        Astronomaly's NeighbourScore, Lochner & Bassett 2021): the score is the
-        classifier's interest probability ``p``, raised where the sample is
-        far from every label and the unsupervised start finds it anomalous:
-        ``1 - (1 - p) * (1 - (1 - w) * u)``, with ``u`` the odds of the
-        unsupervised score (its quantile among ``fit``'s samples, even odds at
-        the 95th percentile; capped at even odds: far from the labels, an
-        isolated sample is at most as likely wanted as not) and ``w = exp(-d
-        / s)`` for the distance ``d`` to the nearest labelled sample in the
-        classifier's embedding and the spacing ``s`` of the labels of its
-        class. Near the labels the user is trusted, far from them the
-        unsupervised score. ``"none"``: the classifier alone (the original
-        AHUNT).
+        Astronomaly's NeighbourScore, Lochner & Bassett 2021): the
+        classifier's interest probability ``p`` becomes ``1 - (1 - p) * (1 -
+        (1 - w) * u)``, with ``u`` the unsupervised start's odds (even at
+        the 95th percentile of ``fit``'s scores, never above) and ``w =
+        exp(-d / s)`` for the distance ``d`` to the nearest label in the
+        classifier's embedding and the spacing ``s`` of its class's labels:
+        the classifier near the labels, the unsupervised score far from
+        them. ``"none"``: the classifier alone (the original AHUNT).
     calibrate : bool, default=True
-        Calibrate the interest score on held-out labels: each
-        :meth:`teach` records the scores that its newly labelled samples had
-        before they were labelled (out-of-sample: the network had not
-        trained on them; the latest ``CALIBRATION_PAIRS`` = 500 are kept) and
-        whether they are of interest, and fits a logistic curve on the
-        scores' log-odds (Platt scaling, with a temperature of at least 1).
-        Scores then estimate the chance that a sample is of interest, so
-        ``contamination="auto"`` (outliers above 0.5) flags the samples more
-        likely wanted than not, which the class balancing of training
-        otherwise overstates. The ranking is unchanged. Until the held-out
-        labels hold both wanted and unwanted samples, scores stay raw.
+        Each :meth:`teach` records the raw scores its newly labelled
+        samples had before they were labelled (the latest
+        ``CALIBRATION_PAIRS`` = 500) and fits a Platt curve (temperature at
+        least 1) from them to "of interest": scores then estimate the chance
+        that a sample is wanted, and ``contamination="auto"`` flags those
+        more likely wanted than not. The ranking is unchanged; scores stay
+        raw until the pairs hold both kinds.
     filters : tuple of int or None, default=None
         CNN channels per conv block (per group element for "d4", whose
         feature maps hold eight times as many). None: (16, 32, 64) for
@@ -539,7 +474,7 @@ class AHUNTDetector(
         X_t = self._prepare(X, reset=True)
         if y is None:
             y = np.full(len(X_t), None, dtype=object)
-        labels, labelled = _labels(y, len(X_t), allow_unlabelled=True)
+        labels, labelled = labels_of(y, len(X_t), allow_unlabelled=True)
         self._check_interest()
         known = [c for c in ordered_unique(labels[labelled]) if c != self.reserve_label]
         self.initial_classes_ = np.array(known, dtype=object)
@@ -565,7 +500,7 @@ class AHUNTDetector(
         if labelled.any():
             rows = prepared_rows(X_t, np.flatnonzero(labelled))
             self._train(rows, self._class_index(labels[labelled]), net=None)
-            self.trained_fingerprints_ = _fingerprints(rows)
+            self.trained_fingerprints_ = fingerprints(rows)
         self._set_offset(-self._interest_scores(X_t))
         return self
 
@@ -596,10 +531,10 @@ class AHUNTDetector(
         """
         check_is_fitted(self)
         X_t = self._prepare(X, reset=False)
-        labels, _ = _labels(y, len(X_t), allow_unlabelled=False)
-        fingerprints = _fingerprints(X_t)
-        _warn_if_forgetting(self.trained_fingerprints_, fingerprints)
-        held_out, held_out_scores = self._held_out_scores(X_t, fingerprints)
+        labels, _ = labels_of(y, len(X_t), allow_unlabelled=False)
+        taught = fingerprints(X_t)
+        warn_if_forgetting(self.trained_fingerprints_, taught)
+        held_out, held_out_scores = self._held_out_scores(X_t, taught)
         new_classes = [c for c in ordered_unique(labels) if c not in set(self.classes_)]
         self.classes_ = np.array([*self.classes_, *new_classes], dtype=object)
         net = copy.deepcopy(self.net_)  # trained on a copy: see keep_state_on_error
@@ -608,7 +543,7 @@ class AHUNTDetector(
                 grow_head(net.module_, len(new_classes))
             net.initialize_optimizer()
         self._train(X_t, self._class_index(labels), net)
-        self.trained_fingerprints_ = fingerprints
+        self.trained_fingerprints_ = taught
         if self.calibrate:
             self._update_calibration(held_out_scores, labels[held_out])
         self.n_rounds_ += 1
@@ -722,8 +657,8 @@ class AHUNTDetector(
         n = self.n_queries if n_queries is None else n_queries
         X_t = self._prepare(X, reset=False)
         if exclude is None:
-            exclude = np.isin(_fingerprints(X_t), self.trained_fingerprints_)
-        candidates = np.flatnonzero(~_exclusion_mask(exclude, len(X_t)))
+            exclude = np.isin(fingerprints(X_t), self.trained_fingerprints_)
+        candidates = np.flatnonzero(~exclusion_mask(exclude, len(X_t)))
         n = min(n, len(candidates))
         if n == 0:
             return candidates
