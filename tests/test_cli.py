@@ -79,7 +79,7 @@ def test_demo_missing_file_is_a_clear_error(tmp_path, capsys):
 
 
 def test_demo_wrong_format(tmp_path, capsys):
-    path = tmp_path / "data.csv"
+    path = tmp_path / "data.txt"
     path.write_text("1,2\n")
     assert main(["demo", "--data", str(path)]) == 1
     assert "Unknown image file format" in capsys.readouterr().err

@@ -319,7 +319,7 @@ def test_npz_loader_and_dispatch(tmp_path):
     with pytest.raises(ValueError, match="'images'"):
         load_npz_images(bad)
     with pytest.raises(ValueError, match="Unknown image file format"):
-        load_images(tmp_path / "x.fits")
+        load_images(tmp_path / "x.tar")
 
 
 def test_locate_gz1_honours_the_environment(monkeypatch, tmp_path):

@@ -1,4 +1,6 @@
-"""What the sub-commands share: the models they train and how model files load."""
+"""What the sub-commands share: models, data sources and how model files load."""
+
+from pathlib import Path
 
 #: ``skgalaxy train`` models: (module, class, needs labels, the step before it).
 #: Networks see ArcsinhScaler's output; the morphology statistics, and AHUNT
@@ -44,10 +46,75 @@ def build_model(name, **params):
     return make_pipeline(model)
 
 
-def _load_labelled(path, need_labels):
+def add_data_options(parser, labels=False):
+    """The ``--data`` source and the options of cutout catalogues."""
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="images: .npz, .h5, a folder of cutouts (FITS, PNG/JPEG, .npy), a "
+        "catalogue (.csv, .parquet) with a file column, or one cutout file",
+    )
+    group = parser.add_argument_group("cutout folders and catalogues")
+    group.add_argument(
+        "--file-column",
+        nargs="+",
+        default=None,
+        help="the catalogue's file column (several: one file per band); default: "
+        "file_loc, file, filename, path or file_path",
+    )
+    if labels:
+        group.add_argument("--label-column", default=None, help="class labels")
+    group.add_argument(
+        "--id-column",
+        default=None,
+        help="object ids (default: id_str, id, objid, ... or the file names)",
+    )
+    group.add_argument("--hdu", default="0", help="FITS extension (index or name)")
+    group.add_argument(
+        "--missing",
+        choices=["error", "fill"],
+        default="error",
+        help="NaN/masked pixels: refuse, or fill with the local background",
+    )
+    group.add_argument(
+        "--size", type=int, default=64, help="side the cutouts are resized to"
+    )
+
+
+def data_options(args):
+    """``load_images`` keywords from :func:`add_data_options`' arguments."""
+    from ..datasets._cutouts import is_cutout_source
+
+    if not is_cutout_source(args.data):
+        return {}
+    options = {
+        "file_column": (
+            None
+            if args.file_column is None
+            else args.file_column[0]
+            if len(args.file_column) == 1
+            else args.file_column
+        ),
+        "id_column": args.id_column,
+        "hdu": int(args.hdu) if str(args.hdu).isdigit() else args.hdu,
+        "missing": args.missing,
+    }
+    if getattr(args, "label_column", None) is not None:
+        options["label_column"] = args.label_column
+    return options
+
+
+def read_data(args):
+    """The images ``--data`` names, with the cutout options given."""
     from ..datasets import load_images
 
-    data = load_images(path)
+    return load_images(args.data, image_size=args.size, **data_options(args))
+
+
+def _load_labelled(args, need_labels):
+    data = read_data(args)
+    path = args.data
     if need_labels and data.target is None:
         raise ValueError(f"{path} has no labels; this model needs them.")
     return data

@@ -3,7 +3,9 @@
 import argparse
 from pathlib import Path
 
-from ._common import _load, build_model
+import numpy as np
+
+from ._common import _load, add_data_options, build_model, read_data
 
 
 def _parse_interest(items):
@@ -20,22 +22,43 @@ def _parse_interest(items):
     return interest or None
 
 
-def _hunt_pool(path):
-    """The images of a hunt: ``.npz`` in memory, HDF5 read lazily."""
-    from ..datasets import H5Images, load_npz_images
+def _hunt_pool(args):
+    """The images of a hunt and the labels known already (None where unknown).
 
-    suffix = Path(path).suffix.lower()
+    ``.npz`` files and cutouts are read into memory, HDF5 lazily. Known labels
+    come from the ``.npz`` file's labels or the catalogue's ``--label-column``
+    (empty cells: not labelled yet).
+    """
+    from ..datasets import H5Images, load_npz_images
+    from ..datasets._cutouts import is_cutout_source
+
+    path = Path(args.data)
+    suffix = path.suffix.lower()
+    if is_cutout_source(path):
+        label_column = args.label_column
+        args.label_column = None  # the catalogue's column, empty cells allowed
+        data = read_data(args)
+        if label_column is None:
+            return data.images, None
+        if label_column not in data.catalogue.columns:
+            raise ValueError(f"The catalogue has no label column {label_column!r}.")
+        column = data.catalogue[label_column]
+        return data.images, np.where(column.isna(), None, column.astype(object))
     if suffix == ".npz":
-        return load_npz_images(path).images
+        data = load_npz_images(path)
+        if data.target is None:
+            return data.images, None
+        return data.images, np.asarray(data.target_names, dtype=object)[data.target]
     if suffix in (".h5", ".hdf5"):
-        if not Path(path).is_file():
+        if not path.is_file():
             raise FileNotFoundError(f"No image file at {path}.")
         try:
-            return H5Images(path)
+            return H5Images(path), None
         except OSError as exc:
             raise ValueError(f"Cannot read images from {path}: {exc}") from exc
     raise ValueError(
-        f"Unknown image file format {suffix!r} of {path}; use .npz or .h5."
+        f"Unknown image file format {suffix!r} of {path}; use .npz, .h5, a folder "
+        "of cutouts or a catalogue."
     )
 
 
@@ -50,7 +73,7 @@ def run(args):
         ) from exc
     from ..active import HuntSession
 
-    images = _hunt_pool(args.data)
+    images, known = _hunt_pool(args)
     interest = _parse_interest(args.interest)
     if HuntSession.saved_in(args.session):
         print(f"resuming the hunt in {args.session}", flush=True)
@@ -73,6 +96,7 @@ def run(args):
             images,
             detector,
             directory=args.session,
+            y=known,
             n_queries=args.queries,
             interest=interest,
             allow_pickle=args.allow_pickle,
@@ -100,7 +124,7 @@ def add_parser(commands):
             "again to resume. Needs the app extra: pip install 'skgalaxy[app]'."
         ),
     )
-    hunt.add_argument("--data", type=Path, required=True, help=".npz or .h5 images")
+    add_data_options(hunt, labels=True)
     hunt.add_argument("--session", type=Path, required=True, help="the hunt's folder")
     hunt.add_argument(
         "--model",

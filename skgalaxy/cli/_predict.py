@@ -2,17 +2,18 @@
 
 from pathlib import Path
 
-from ._common import _load
+from ._common import _load, add_data_options, read_data
 
 
 def run(args):
     """Run ``skgalaxy predict``."""
-    from ..datasets import load_images
     from ..scoring import prediction_table
 
     model = _load(args.model)
-    data = load_images(args.data)
+    data = read_data(args)
     table = prediction_table(model, data.images)
+    if data.get("ids") is not None:  # the catalogue's (or the files') names
+        table.insert(1, "id", data.ids)
     if args.out is None:
         print(table.to_csv(index=False), end="")
     else:
@@ -35,6 +36,6 @@ def add_parser(commands):
         ),
     )
     predict.add_argument("model", type=Path, help="a file from skgalaxy train")
-    predict.add_argument("--data", type=Path, required=True, help=".npz or .h5 images")
+    add_data_options(predict)
     predict.add_argument("--out", type=Path, default=None, help="CSV (default: stdout)")
     predict.set_defaults(handler=run)

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import MODELS, _load_labelled, _save, build_model
+from ._common import MODELS, _load_labelled, _save, add_data_options, build_model
 
 
 def run(args):
     """Run ``skgalaxy train``."""
     _, name, supervised, _ = MODELS[args.model]
-    data = _load_labelled(args.data, supervised)
+    data = _load_labelled(args, supervised)
     params = {"random_state": args.random_state, "verbose": 0 if args.quiet else 1}
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
@@ -39,7 +39,7 @@ def add_parser(commands):
         ),
     )
     train.add_argument("model", choices=sorted(MODELS))
-    train.add_argument("--data", type=Path, required=True, help=".npz or .h5 images")
+    add_data_options(train, labels=True)
     train.add_argument(
         "--out", type=Path, required=True, help="model.skgalaxy (or model.joblib)"
     )

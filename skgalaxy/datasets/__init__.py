@@ -1,5 +1,6 @@
-"""Data sets: synthetic galaxies, Galaxy10 files and real-image cutouts."""
+"""Data sets: synthetic galaxies, Galaxy10 files, cutout files and catalogues."""
 
+from ._cutouts import load_cutouts, read_cutout
 from ._files import load_images, load_npz_images, locate_gz1
 from ._galaxy10 import (
     GALAXY10_CLASSES,
@@ -22,10 +23,12 @@ __all__ = [
     "fetch_galaxy10",
     "get_data_home",
     "iter_batches",
+    "load_cutouts",
     "load_galaxy10",
     "load_images",
     "load_npz_images",
     "locate_gz1",
     "make_galaxies",
+    "read_cutout",
     "resize_images",
 ]

@@ -1,4 +1,4 @@
-"""Real-image cutout files (``.npz``) and a loader that dispatches on the suffix."""
+"""Real-image cutout files (``.npz``) and a loader that dispatches on the source."""
 
 import os
 import zipfile
@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ._cutouts import CUTOUT_SUFFIXES, is_cutout_source, load_cutouts
 from ._galaxy10 import load_galaxy10, resize_images
 
 GZ1_FILENAME = "gz1_sdss_64.npz"
@@ -104,16 +105,21 @@ def _check_labels(path, target, names, n_images):
     return target.astype(np.int64), names
 
 
-def load_images(path, image_size=64):
-    """Load labelled images from a ``.npz`` cutout file or a Galaxy10 ``.h5`` file.
+def load_images(path, image_size=64, **cutout_options):
+    """Load images from any source the commands take.
 
     Parameters
     ----------
     path : str or path-like
-        A ``.npz`` file (:func:`load_npz_images`) or a ``.h5``/``.hdf5`` file
-        (:func:`load_galaxy10`).
+        A ``.npz`` file (:func:`load_npz_images`), a ``.h5``/``.hdf5`` file
+        (:func:`load_galaxy10`), or cutouts: a folder, a catalogue
+        (``.csv``, ``.parquet``) or one FITS, PNG/JPEG or ``.npy`` file
+        (:func:`load_cutouts`).
     image_size : int, default=64
-        Side of the returned square images.
+        Side of the returned square images (cutouts: None keeps their shape).
+    **cutout_options
+        ``file_column``, ``label_column``, ``id_column``, ``hdu`` and
+        ``missing`` of :func:`load_cutouts`.
 
     Returns
     -------
@@ -126,12 +132,21 @@ def load_images(path, image_size=64):
     >>> data = load_images("Galaxy10_DECals.h5")  # doctest: +SKIP
     """
     suffix = Path(path).suffix.lower()
+    if is_cutout_source(path):
+        return load_cutouts(path, size=image_size, **cutout_options)
+    if cutout_options:
+        raise ValueError(
+            f"{sorted(cutout_options)} apply to cutout folders, catalogues and "
+            f"files, not to {path}."
+        )
     if suffix == ".npz":
         return load_npz_images(path, image_size=image_size)
     if suffix in (".h5", ".hdf5"):
         return load_galaxy10(path, image_size=image_size)
     raise ValueError(
-        f"Unknown image file format {suffix!r} of {path}; use .npz or .h5."
+        f"Unknown image file format {suffix!r} of {path}; use .npz, .h5, a folder "
+        f"of cutouts, a catalogue (.csv, .parquet) or one of "
+        f"{sorted(set(CUTOUT_SUFFIXES))}."
     )
 
 

@@ -1,0 +1,148 @@
+"""Astronomers' own cutouts: FITS cubes, one file per band, PNG with a catalogue."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import small_galaxies
+
+from skgalaxy.cli import main
+from skgalaxy.datasets import load_cutouts, load_images, read_cutout
+
+fits = pytest.importorskip("astropy.io.fits")
+Image = pytest.importorskip("PIL.Image")
+
+
+def _flux(n=6, side=16, bands=3, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:side, :side]
+    galaxy = np.exp(-np.hypot(yy - side / 2, xx - side / 2) / 2.5)
+    cubes = galaxy[None, None] * rng.uniform(0.5, 2, (n, bands, 1, 1)) * 1e-9
+    return (cubes + rng.normal(0, 1e-11, cubes.shape)).astype(np.float32)
+
+
+def _write_fits(folder, cubes, header=None):
+    paths = []
+    for i, cube in enumerate(cubes):
+        hdu = fits.PrimaryHDU(cube)
+        for key, value in (header or {}).items():
+            hdu.header[key] = value
+        hdu.header["RA"] = 150.0 + i
+        paths.append(folder / f"obj{i}.fits")
+        hdu.writeto(paths[-1])
+    return paths
+
+
+def test_a_folder_of_fits_band_cubes_is_float_flux_in_nhwc(tmp_path):
+    cubes = _flux()
+    _write_fits(tmp_path, cubes)
+    data = load_cutouts(tmp_path)
+    assert data.images.shape == (6, 16, 16, 3) and data.images.dtype == np.float32
+    np.testing.assert_array_equal(data.images[2], np.moveaxis(cubes[2], 0, -1))
+    assert data.ids.tolist() == [f"obj{i}" for i in range(6)]
+    assert data.catalogue["RA"].tolist() == [150.0 + i for i in range(6)]
+    assert data.masks is None and data.target is None
+
+
+def test_one_file_per_band_from_a_catalogue(tmp_path):
+    cubes = _flux(n=4, bands=2)
+    rows = []
+    for i, cube in enumerate(cubes):
+        row = {"id_str": f"J{i:03d}", "label": ["merger", "spiral"][i % 2]}
+        for band, plane in zip("gr", cube):
+            name = f"{i}_{band}.fits"
+            fits.PrimaryHDU(plane).writeto(tmp_path / name)
+            row[f"file_{band}"] = name  # relative to the catalogue's folder
+        rows.append(row)
+    pd.DataFrame(rows).to_csv(tmp_path / "catalogue.csv", index=False)
+    data = load_cutouts(
+        tmp_path / "catalogue.csv",
+        file_column=["file_g", "file_r"],
+        label_column="label",
+    )
+    np.testing.assert_array_equal(data.images[1], np.moveaxis(cubes[1], 0, -1))
+    assert data.ids.tolist() == ["J000", "J001", "J002", "J003"]
+    assert data.target_names[data.target].tolist() == ["merger", "spiral"] * 2
+
+
+def test_pngs_beside_a_zoobot_style_catalogue(tmp_path):
+    images, labels = small_galaxies(5, size=16)
+    rows = []
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(tmp_path / f"g{i}.png")
+        rows.append({"file_loc": str(tmp_path / f"g{i}.png"), "id_str": f"dr8_{i}"})
+    catalogue = pd.DataFrame(rows).assign(klass=labels)
+    data = load_cutouts(catalogue, label_column="klass")
+    np.testing.assert_array_equal(data.images, images)  # uint8 stays uint8
+    assert data.ids.tolist() == [f"dr8_{i}" for i in range(5)]
+    assert data.target_names[data.target].tolist() == labels.tolist()
+
+
+def test_nan_pixels_are_refused_by_name_or_filled_from_the_background(tmp_path):
+    cubes = _flux()
+    cubes[3, 1, 0, :4] = np.nan  # an edge of one band
+    _write_fits(tmp_path, cubes)
+    with pytest.raises(ValueError, match=r"obj3\.fits: 4 of them.*missing='fill'"):
+        load_cutouts(tmp_path)
+    data = load_cutouts(tmp_path, missing="fill")
+    assert np.isfinite(data.images).all()
+    assert data.masks.shape == (6, 16, 16) and data.masks.sum() == 4
+    assert data.masks[3, 0, :4].all()
+    border = np.concatenate([cubes[3, 1, 0, 4:], cubes[3, 1, -2:].ravel()])
+    filled = data.images[3, 0, :4, 1]
+    assert (filled > border.min()).all() and (filled < border.max()).all()
+
+
+def test_cutouts_of_different_sizes_are_cropped_and_resized_on_request(tmp_path):
+    for i, side in enumerate((16, 20, 24)):
+        np.save(tmp_path / f"c{i}.npy", np.ones((side, side + 4, 1), np.float32))
+    with pytest.raises(ValueError, match="give size="):
+        load_cutouts(tmp_path)
+    assert load_cutouts(tmp_path, size=12).images.shape == (3, 12, 12, 1)
+
+
+@pytest.mark.parametrize(
+    "write, match",
+    [
+        (lambda p: np.save(p / "a.npy", np.zeros((3, 16, 16))), "looks like"),
+        (lambda p: (p / "a.fits").write_bytes(b"not a fits file"), "Cannot read"),
+        (lambda p: (p / "a.png").write_bytes(b"not a png"), "Cannot read"),
+    ],
+)
+def test_bad_files_are_clear_errors(tmp_path, write, match):
+    write(tmp_path)
+    with pytest.raises(ValueError, match=match):
+        load_cutouts(tmp_path)
+
+
+def test_catalogue_errors_name_what_is_missing(tmp_path):
+    with pytest.raises(ValueError, match="no file column"):
+        load_cutouts(pd.DataFrame({"x": [1]}))
+    with pytest.raises(ValueError, match="no label column"):
+        load_cutouts(pd.DataFrame({"file": ["a.npy"]}), label_column="klass")
+    with pytest.raises(FileNotFoundError, match="a.npy"):
+        load_cutouts(pd.DataFrame({"file": [str(tmp_path / "a.npy")]}))
+    with pytest.raises(ValueError, match="missing must be"):
+        load_cutouts(tmp_path, missing="zero")
+
+
+def test_read_cutout_takes_another_hdu(tmp_path):
+    hdus = fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.ones((8, 8)), name="SCI")])
+    hdus.writeto(tmp_path / "x.fits")
+    image, _ = read_cutout(tmp_path / "x.fits", hdu="SCI")
+    assert image.shape == (8, 8, 1)
+    with pytest.raises(ValueError, match="holds no image"):
+        read_cutout(tmp_path / "x.fits", hdu=0)
+
+
+def test_the_commands_take_a_folder_of_fits_and_keep_the_ids(tmp_path, capsys):
+    folder = tmp_path / "cutouts"
+    folder.mkdir()
+    _write_fits(folder, _flux(n=12))
+    model = tmp_path / "m.skgalaxy"
+    args = ["train", "morphology", "--data", str(folder), "--out", str(model)]
+    assert main(args) == 0
+    csv = tmp_path / "out.csv"
+    assert main(["predict", str(model), "--data", str(folder), "--out", str(csv)]) == 0
+    table = pd.read_csv(csv)
+    assert table["id"].tolist() == [f"obj{i}" for i in range(12)]
+    assert load_images(folder, image_size=None).images.shape == (12, 16, 16, 3)
