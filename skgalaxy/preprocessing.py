@@ -1,5 +1,6 @@
 """Preprocessing of galaxy images."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -9,12 +10,15 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._images import input_ndim, restore_layout, validate_images
 
 __all__ = ["ArcsinhScaler"]
+
+#: Robust standard deviations of the sky per softening with softening="auto".
+SKY_SIGMAS = 1.0
 
 #: Images converted at a time: the float work never holds more than the
 #: output and one chunk.
@@ -55,8 +59,16 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    softening : float, default=20.0
-        Flux (in input units) below which the stretch is linear.
+    softening : float or "auto", default=20.0
+        Flux (in input units) below which the stretch is linear. "auto":
+        per band, ``SKY_SIGMAS`` times the robust standard deviation of the
+        sky (1.4826 times the median absolute deviation of the pixels of the
+        images' borders), after Lupton et al. 2004: the stretch is linear
+        within the noise and logarithmic above it, whatever the units (for
+        flux-calibrated FITS cutouts). The default suits 8-bit images.
+
+        .. versionchanged:: 0.2
+           "auto" was added.
     per_channel : bool, default=True
         Normalise each channel by its own maximum; if False, use one maximum
         over all channels (keeps colour ratios).
@@ -69,6 +81,8 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
+    softening_ : ndarray of shape (n_channels,)
+        The softening of each channel.
     scale_ : ndarray of shape (n_channels,)
         The divisor of each channel after the stretch.
     image_shape_ : tuple of int
@@ -94,7 +108,7 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "softening": [Interval(Real, 0, None, closed="neither")],
+        "softening": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "per_channel": ["boolean"],
         "image_shape": [tuple, list, None],
     }
@@ -128,8 +142,14 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             images.max(axis=(0, 1, 2)).astype(dtype),
             -images.min(axis=(0, 1, 2)).astype(dtype),
         )
+        if self.softening == "auto":
+            softening = SKY_SIGMAS * sky_sigma(images)
+        else:
+            softening = np.full(images.shape[-1], float(self.softening))
+            _warn_if_linear(images, largest, self.softening)
+        self.softening_ = softening
         with np.errstate(over="ignore", divide="ignore"):
-            peak = np.arcsinh(largest / dtype.type(self.softening))
+            peak = np.arcsinh(largest / softening.astype(dtype))
         if not np.isfinite(peak).all():
             raise ValueError(
                 f"softening={self.softening!r} is too small for these images: "
@@ -159,7 +179,8 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         images = validate_images(self, X, reset=False)
 
         def stretch(chunk):
-            return np.arcsinh(chunk / self.softening) / self.scale_.astype(chunk.dtype)
+            softening = self._softening().astype(chunk.dtype)
+            return np.arcsinh(chunk / softening) / self.scale_.astype(chunk.dtype)
 
         return restore_layout(_apply_chunked(images, stretch), input_ndim(X))
 
@@ -180,11 +201,58 @@ class ArcsinhScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         images = validate_images(self, X, reset=False)
 
         def unstretch(chunk):
-            return np.sinh(chunk * self.scale_.astype(chunk.dtype)) * self.softening
+            softening = self._softening().astype(chunk.dtype)
+            return np.sinh(chunk * self.scale_.astype(chunk.dtype)) * softening
 
         return restore_layout(_apply_chunked(images, unstretch), input_ndim(X))
+
+    def _softening(self):
+        # Models saved before softening_ existed hold a number only.
+        if hasattr(self, "softening_"):
+            return np.asarray(self.softening_, dtype=np.float64)
+        return np.full(len(self.scale_), float(self.softening))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def sky_sigma(images):
+    """Per band, the robust standard deviation of the pixels of the borders.
+
+    1.4826 times their median absolute deviation (the standard deviation of
+    Gaussian noise): the sky's noise where the galaxy is centred. A band
+    whose border is constant falls back to all its pixels, then to 1e-3 of
+    its largest absolute value, then to 1.
+    """
+    height, width = images.shape[1:3]
+    edge = max(1, min(height, width) // 8)
+    border = np.ones((height, width), dtype=bool)
+    border[edge:-edge, edge:-edge] = False
+    sigmas = []
+    for band in range(images.shape[-1]):
+        plane = images[..., band]
+        sigma = 0.0
+        for values in (plane[:, border], plane):
+            values = values.astype(np.float64).ravel()
+            sigma = 1.4826 * np.median(np.abs(values - np.median(values)))
+            if sigma > 0:
+                break
+        if not sigma > 0:
+            sigma = 1e-3 * float(np.abs(plane).max()) or 1.0
+        sigmas.append(sigma)
+    return np.array(sigmas)
+
+
+def _warn_if_linear(images, largest, softening):
+    """Warn when float images lie so far below ``softening`` that it is linear."""
+    if images.dtype.kind != "f" or not largest.max() < 1e-2 * softening:
+        return
+    warnings.warn(
+        f"The images' values (at most {largest.max():.3g}) lie far below "
+        f"softening={softening!r}: the stretch is linear on them. For flux, use "
+        "softening='auto' (a multiple of each band's sky noise).",
+        UserWarning,
+        stacklevel=4,
+    )

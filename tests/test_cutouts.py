@@ -146,3 +146,18 @@ def test_the_commands_take_a_folder_of_fits_and_keep_the_ids(tmp_path, capsys):
     table = pd.read_csv(csv)
     assert table["id"].tolist() == [f"obj{i}" for i in range(12)]
     assert load_images(folder, image_size=None).images.shape == (12, 16, 16, 3)
+
+
+def test_train_takes_an_automatic_softening_for_flux(tmp_path):
+    folder = tmp_path / "cutouts"
+    folder.mkdir()
+    _write_fits(folder, _flux(n=8))
+    model = tmp_path / "vae.skgalaxy"
+    args = ["train", "vae", "--data", str(folder), "--out", str(model)]
+    assert main([*args, "--softening", "auto", "--epochs", "1", "-q"]) == 0
+    from skgalaxy.io import load_model
+
+    scaler = load_model(model)[0]
+    assert scaler.softening == "auto" and (scaler.softening_ < 1e-9).all()
+    with pytest.raises(SystemExit):
+        main([*args, "--softening", "-3"])

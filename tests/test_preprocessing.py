@@ -103,3 +103,34 @@ def test_a_tiny_softening_is_refused(small_set):
     X, _ = small_set
     with pytest.raises(ValueError, match="softening"):
         ArcsinhScaler(softening=1e-300).fit(X)
+
+
+def test_auto_softening_follows_each_bands_sky_noise():
+    rng = np.random.default_rng(0)
+    noise = np.array([1e-11, 4e-11, 2e-10])  # flux units: three bands
+    X = (rng.normal(0, 1, (20, 32, 32, 3)) * noise).astype(np.float32)
+    X[:, 12:20, 12:20] += 1e-8  # a bright centre, outside the sky border
+    scaler = ArcsinhScaler(softening="auto").fit(X)
+    np.testing.assert_allclose(scaler.softening_, noise, rtol=0.1)
+    Xt = scaler.transform(X)
+    assert np.isfinite(Xt).all() and np.abs(Xt).max() <= 1 + 1e-6
+    np.testing.assert_allclose(scaler.inverse_transform(Xt), X, rtol=1e-4, atol=1e-14)
+    # The sky stays linear (|x| ~ softening) while the centre is compressed.
+    assert np.median(np.abs(Xt[:, :4])) < 0.2 * np.median(Xt[:, 12:20, 12:20])
+
+
+def test_a_fixed_softening_far_above_the_data_warns():
+    X = np.full((4, 8, 8, 1), 1e-9, np.float32)
+    with pytest.warns(UserWarning, match="softening='auto'"):
+        ArcsinhScaler().fit(X)
+    uint8 = np.full((4, 8, 8, 3), 3, np.uint8)  # 8-bit images: no warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ArcsinhScaler().fit(uint8)
+
+
+def test_auto_softening_is_refused_for_nothing_but_auto():
+    with pytest.raises(ValueError, match="softening"):
+        ArcsinhScaler(softening="sky").fit(np.ones((2, 4, 4, 1)))

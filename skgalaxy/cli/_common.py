@@ -20,12 +20,13 @@ MODELS = {
 }
 
 
-def build_model(name, **params):
+def build_model(name, softening=20.0, **params):
     """The pipeline ``skgalaxy train NAME`` fits: its first step, then the model.
 
     ``params`` go to the model, those it does not take (``max_epochs`` of the
-    morphology statistics) are left out. ``"ahunt"`` is the hunt's default:
-    the morphology statistics measured once, then AHUNTDetector on them.
+    morphology statistics) are left out; ``softening`` is ArcsinhScaler's.
+    ``"ahunt"`` is the hunt's default: the morphology statistics measured
+    once, then AHUNTDetector on them.
     """
     import importlib
 
@@ -38,7 +39,7 @@ def build_model(name, **params):
     if before == "arcsinh":
         from ..preprocessing import ArcsinhScaler
 
-        return make_pipeline(ArcsinhScaler(), model)
+        return make_pipeline(ArcsinhScaler(softening=softening), model)
     if before == "morphology":
         from ..morphology import MorphologyTransformer
 

@@ -1,5 +1,6 @@
 """``skgalaxy train``: fit a model (behind its first step) on images, save it."""
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ def run(args):
     params = {"random_state": args.random_state, "verbose": 0 if args.quiet else 1}
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
-    model = build_model(args.model, **params)
+    model = build_model(args.model, softening=args.softening, **params)
     y = None
     if supervised:
         y = np.asarray(data.target_names)[data.target]
@@ -23,6 +24,19 @@ def run(args):
     _save(model, args.out)
     print(f"wrote {args.out}")
     return 0
+
+
+def _softening(text):
+    """``auto`` or a positive number, for argparse."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto' or a positive number")
+    return value
 
 
 def add_parser(commands):
@@ -44,6 +58,13 @@ def add_parser(commands):
         "--out", type=Path, required=True, help="model.skgalaxy (or model.joblib)"
     )
     train.add_argument("--epochs", type=int, default=None)
+    train.add_argument(
+        "--softening",
+        type=_softening,
+        default=20.0,
+        help="ArcsinhScaler's softening: a number (20 suits 8-bit images) or "
+        "'auto' (each band's sky noise: for flux)",
+    )
     train.add_argument("--random-state", type=int, default=0)
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run)

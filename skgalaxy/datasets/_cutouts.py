@@ -316,7 +316,7 @@ def load_cutouts(
     Parameters
     ----------
     source : str, path-like, list of paths or pandas.DataFrame
-        A folder (every cutout file in it, by name), one file, a list of
+        A folder (its cutout files, ``obj2`` before ``obj10``), one file, a list of
         files, or a catalogue: a ``.csv`` or ``.parquet`` file or a
         DataFrame with a file column and optional label and id columns
         (Zoobot's ``file_loc`` and ``id_str`` are recognised). Relative

@@ -77,7 +77,9 @@ def _inference_graph(estimator, method):
                 return
             self.register_buffer("input_scale", torch.tensor(float(final.input_scale_)))
             if scaler is not None:
-                self.register_buffer("softening", torch.tensor(float(scaler.softening)))
+                self.register_buffer(
+                    "softening", torch.as_tensor(scaler._softening()).float()
+                )
                 self.register_buffer(
                     "channel_scale", torch.as_tensor(scaler.scale_, dtype=torch.float32)
                 )
