@@ -161,3 +161,57 @@ def test_train_takes_an_automatic_softening_for_flux(tmp_path):
     assert scaler.softening == "auto" and (scaler.softening_ < 1e-9).all()
     with pytest.raises(SystemExit):
         main([*args, "--softening", "-3"])
+
+
+def test_cutout_files_read_only_what_is_indexed(tmp_path, monkeypatch):
+    from skgalaxy.datasets import CutoutFiles, _cutouts
+
+    cubes = _flux(n=10)
+    _write_fits(tmp_path, cubes)
+    data = load_cutouts(tmp_path, lazy=True)
+    images = data.images
+    assert isinstance(images, CutoutFiles) and images.shape == (10, 16, 16, 3)
+    read = []
+    original = _cutouts.read_cutout
+    monkeypatch.setattr(
+        _cutouts, "read_cutout", lambda p, h=0: read.append(p) or original(p, h)
+    )
+    batch = images[[7, 2]]
+    np.testing.assert_array_equal(batch[0], np.moveaxis(cubes[7], 0, -1))
+    assert sorted(str(p).rsplit("/", 1)[-1] for p in read) == ["obj2.fits", "obj7.fits"]
+    assert images[3:5].shape == (2, 16, 16, 3) and images[-1].shape == (16, 16, 3)
+    with pytest.raises(IndexError):
+        images[[10]]
+
+
+def test_cutout_files_train_lazily_and_score_a_survey(tmp_path):
+    pytest.importorskip("pyarrow")
+    from conftest import TINY
+
+    from skgalaxy.scoring import score_survey
+
+    images, _ = small_galaxies(24, size=16)
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"g{i}.png")
+    lazy = load_cutouts(folder, lazy=True).images
+    cae = TINY["cae"]().fit(lazy)
+    np.testing.assert_allclose(cae.score_samples(lazy), cae.score_samples(images))
+    out = score_survey(
+        cae, lazy, tmp_path / "scores.parquet", chunk_size=10, progress=False
+    )
+    import pandas as pd
+
+    scores = pd.read_parquet(out).sort_values("index")
+    np.testing.assert_allclose(scores["score_samples"], cae.score_samples(images))
+
+
+def test_a_cutout_that_differs_from_the_first_is_named(tmp_path):
+    from skgalaxy.datasets import CutoutFiles
+
+    np.save(tmp_path / "a.npy", np.zeros((8, 8, 1), np.float32))
+    np.save(tmp_path / "b.npy", np.zeros((9, 8, 1), np.float32))
+    files = CutoutFiles([tmp_path / "a.npy", tmp_path / "b.npy"])
+    with pytest.raises(ValueError, match=r"b\.npy: shape"):
+        files[[1]]

@@ -1,18 +1,26 @@
-"""``skgalaxy score``: a saved model over an HDF5 survey, resumable."""
+"""``skgalaxy score``: a saved model over a survey (HDF5 or cutout files), resumable."""
 
 from contextlib import ExitStack
 from pathlib import Path
 
-from ._common import _load
+from ._common import _load, add_data_options, data_options
 
 
 def run(args):
     """Run ``skgalaxy score``."""
+    from ..datasets import load_cutouts
+    from ..datasets._cutouts import is_cutout_source
     from ..scoring import local_client, score_survey
 
-    if args.data.suffix.lower() not in (".h5", ".hdf5"):
-        raise ValueError(f"--data must be an HDF5 file of images, got {args.data}.")
-    if not args.data.is_file():
+    source = args.data
+    if is_cutout_source(args.data):  # read file by file, chunk by chunk
+        options = {"size": args.size, **data_options(args)}
+        source = load_cutouts(args.data, lazy=True, **options).images
+    elif args.data.suffix.lower() not in (".h5", ".hdf5"):
+        raise ValueError(
+            f"--data must be an HDF5 file of images or cutouts, got {args.data}."
+        )
+    elif not args.data.is_file():
         raise FileNotFoundError(f"No image file at {args.data}.")
     if args.workers < 1 or args.batch_size < 1:
         raise ValueError("--workers and --batch-size must be positive.")
@@ -27,7 +35,7 @@ def run(args):
             client = stack.enter_context(local_client(args.workers))
         out = score_survey(
             model,
-            args.data,
+            source,
             args.out,
             chunk_size=args.batch_size,
             client=client,
@@ -43,13 +51,14 @@ def add_parser(commands):
         "score",
         help="score a survey larger than memory into resumable Parquet parts",
         description=(
-            "Apply a saved model to the images of an HDF5 file chunk by chunk, "
+            "Apply a saved model to the images of an HDF5 file, or to cutout "
+            "files (a folder or a catalogue), chunk by chunk, "
             "writing one Parquet part per chunk into --out. Run the same command "
             "again after an interruption: only missing parts are computed."
         ),
     )
     score.add_argument("model", type=Path, help="a model file from skgalaxy train")
-    score.add_argument("--data", type=Path, required=True, help="HDF5 file of images")
+    add_data_options(score)
     score.add_argument("--out", type=Path, required=True, help="scores.parquet folder")
     score.add_argument("--workers", type=int, default=1, help="dask workers")
     score.add_argument("--batch-size", type=int, default=4096, help="images per part")

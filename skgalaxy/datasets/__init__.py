@@ -11,7 +11,7 @@ from ._galaxy10 import (
     load_galaxy10,
     resize_images,
 )
-from ._lazy import H5Images, iter_batches
+from ._lazy import CutoutFiles, H5Images, iter_batches
 from ._synthetic import ANOMALY_TYPES, make_galaxies
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "GALAXY10_CLASSES",
     "GALAXY10_REMOTE",
     "GALAXY10_SDSS_CLASSES",
+    "CutoutFiles",
     "H5Images",
     "fetch_galaxy10",
     "get_data_home",

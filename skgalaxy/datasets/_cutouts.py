@@ -10,7 +10,7 @@ from sklearn.utils import Bunch
 from .._labels import is_unlabelled, ordered_unique
 from ._galaxy10 import resize_images
 
-__all__ = ["CUTOUT_SUFFIXES", "load_cutouts", "read_cutout"]
+__all__ = ["CUTOUT_SUFFIXES", "load_cutouts", "read_cutout", "read_object"]
 
 #: File suffixes :func:`load_cutouts` reads, by reader.
 CUTOUT_SUFFIXES = {
@@ -175,7 +175,7 @@ def _centre_crop(image, side):
     return image[top : top + side, left : left + side]
 
 
-def _same_shape(images, files, size):
+def same_shape(images, files, size):
     """Stack cutouts, each centre-cropped to a square and resized to ``size``."""
     if size is None:
         shapes = {image.shape for image in images}
@@ -207,7 +207,7 @@ def _background(image, band, finite):
     return float(np.median(values)) if values.size else 0.0
 
 
-def _fill_missing(images, files, missing):
+def fill_missing(images, files, missing):
     """Apply the ``missing`` policy to NaN/inf pixels; return images and masks."""
     if images.dtype == np.uint8:
         return images, None
@@ -310,6 +310,7 @@ def load_cutouts(
     hdu=0,
     size=None,
     missing="error",
+    lazy=False,
 ):
     """Load astronomers' cutouts: FITS, PNG/JPEG or ``.npy`` files, a catalogue.
 
@@ -340,6 +341,11 @@ def load_cutouts(
         NaN or masked pixels of float cutouts: "error" refuses them, naming
         the first file; "fill" replaces them by the local background (the
         median of the band's finite border pixels) and returns the mask.
+    lazy : bool, default=False
+        Return ``images`` as a :class:`~skgalaxy.datasets.CutoutFiles` that
+        reads only the files it is indexed with (for surveys larger than
+        memory: ``fit``'s lazy path, ``score_survey``); ``masks`` is then
+        None and the catalogue holds no header values.
 
     Returns
     -------
@@ -378,17 +384,36 @@ def load_cutouts(
     if label_column is not None:
         _pick_column(catalogue, label_column, (), "label", True)
     images, headers, files = [], [], []
-    for _, row in catalogue.iterrows():
-        paths = [_resolve(row[c], base) for c in band_columns]
-        planes = [read_cutout(p, hdu) for p in paths]
-        image = planes[0][0] if len(planes) == 1 else _stack_bands(planes, paths)
+    objects = [
+        [_resolve(row[c], base) for c in band_columns]
+        for _, row in catalogue.iterrows()
+    ]
+    if lazy:
+        from ._lazy import CutoutFiles
+
+        images = CutoutFiles(objects, hdu=hdu, size=size, missing=missing)
+        files = [str(paths[0]) for paths in objects]
+        return _bunch(catalogue, images, None, files, id_column, label_column)
+    for paths in objects:
+        image, header = read_object(paths, hdu)
         images.append(image)
-        headers.append(planes[0][1])
+        headers.append(header)
         files.append(str(paths[0]))
     if len({image.dtype for image in images}) > 1:
         images = [image.astype(np.float32) for image in images]
-    stacked, masks = _fill_missing(_same_shape(images, files, size), files, missing)
+    stacked, masks = fill_missing(same_shape(images, files, size), files, missing)
     catalogue = pd.concat([catalogue, pd.DataFrame(headers)], axis=1)
+    return _bunch(catalogue, stacked, masks, files, id_column, label_column)
+
+
+def read_object(paths, hdu=0):
+    """One object's cutout from its file, or from one file per band."""
+    planes = [read_cutout(p, hdu) for p in paths]
+    image = planes[0][0] if len(planes) == 1 else _stack_bands(planes, paths)
+    return image, planes[0][1]
+
+
+def _bunch(catalogue, images, masks, files, id_column, label_column):
     id_column = _pick_column(catalogue, id_column, ID_COLUMNS, "id", False)
     names = (
         catalogue[id_column].astype(str).tolist()
@@ -400,14 +425,14 @@ def load_cutouts(
     if label_column is not None:
         target, target_names = _labels(catalogue, label_column)
     return Bunch(
-        images=stacked,
+        images=images,
         target=target,
         target_names=target_names,
         ids=ids,
         catalogue=catalogue,
         masks=masks,
         files=np.array(files),
-        DESCR=f"{len(stacked)} cutouts.",
+        DESCR=f"{len(images)} cutouts.",
     )
 
 

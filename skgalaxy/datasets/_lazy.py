@@ -1,6 +1,8 @@
-"""Image arrays read lazily from HDF5 files, for data larger than memory."""
+"""Image arrays read lazily from HDF5 files and cutout files, for data larger
+than memory."""
 
 from numbers import Integral
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -110,3 +112,118 @@ def iter_batches(images, batch_size=1024):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     for start in range(0, len(images), batch_size):
         yield np.asarray(images[start : start + batch_size])
+
+
+class CutoutFiles:
+    """Cutout files read only where they are indexed, a thread pool decoding them.
+
+    Behaves like a read-only NHWC array (``shape``, ``dtype``, ``len``,
+    indexing with an integer, a slice or an array of indices), as
+    :class:`H5Images` does for an HDF5 file: estimators that train lazily
+    read one batch of files at a time, and
+    :func:`~skgalaxy.scoring.score_survey` scores a survey of files chunk by
+    chunk. Pickles as its list of paths. Usually made by
+    ``load_cutouts(..., lazy=True)``.
+
+    Parameters
+    ----------
+    objects : sequence of path or of sequence of paths
+        Each object's file, or its files, one per band.
+    hdu : int or str, default=0
+        The FITS extension holding the image.
+    size : int, default=None
+        Centre-crop and resize every cutout to this side; None: the files
+        must share the first one's shape.
+    missing : {"error", "fill"}, default="error"
+        NaN or masked pixels, as in :func:`load_cutouts`.
+    n_threads : int, default=4
+        Files decoded at once.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(n_objects, height, width, bands)``, from the first object.
+    dtype : numpy.dtype
+        uint8 for 8-bit pictures, else float32.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from skgalaxy.datasets import CutoutFiles
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> paths = [folder / f"{i}.npy" for i in range(5)]
+    >>> for i, path in enumerate(paths):
+    ...     np.save(path, np.full((8, 8, 2), i, np.float32))
+    >>> images = CutoutFiles(paths)
+    >>> images.shape, images[[4, 1]][:, 0, 0, 0].tolist()
+    ((5, 8, 8, 2), [4.0, 1.0])
+    """
+
+    def __init__(self, objects, *, hdu=0, size=None, missing="error", n_threads=4):
+        self.objects = [
+            [str(objects_path)]
+            if isinstance(objects_path, (str, Path))
+            else [str(p) for p in objects_path]
+            for objects_path in objects
+        ]
+        if not self.objects:
+            raise ValueError("CutoutFiles needs at least one file.")
+        if missing not in ("error", "fill"):
+            raise ValueError(f"missing must be 'error' or 'fill', got {missing!r}.")
+        self.hdu, self.size, self.missing = hdu, size, missing
+        self.n_threads = int(n_threads)
+        first = self._read([0])
+        self.shape = (len(self.objects), *first.shape[1:])
+        self.dtype = first.dtype
+
+    @property
+    def ndim(self):
+        """Number of dimensions (4)."""
+        return 4
+
+    def __len__(self):
+        return len(self.objects)
+
+    def _read(self, rows):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ._cutouts import fill_missing, read_object, same_shape
+
+        chosen = [self.objects[i] for i in rows]
+        with ThreadPoolExecutor(max(1, min(self.n_threads, len(chosen)))) as pool:
+            images = [
+                im for im, _ in pool.map(lambda p: read_object(p, self.hdu), chosen)
+            ]
+        files = [paths[0] for paths in chosen]
+        if hasattr(self, "shape"):  # every later read must look like the first
+            expected = self.shape[1:] if self.size is None else self.shape[-1:]
+            for file, image in zip(files, images):
+                got = image.shape if self.size is None else image.shape[-1:]
+                if got != expected or image.dtype != self.dtype:
+                    raise ValueError(
+                        f"{file}: shape {image.shape} and dtype {image.dtype} differ "
+                        f"from the first cutout's {self.shape[1:]} {self.dtype}."
+                    )
+        stacked, _ = fill_missing(
+            same_shape(images, files, self.size), files, self.missing
+        )
+        return stacked
+
+    def __getitem__(self, index):
+        if isinstance(index, Integral):
+            return self._read([range(len(self))[index]])[0]
+        if isinstance(index, slice):
+            rows = list(range(len(self)))[index]
+        else:
+            rows = np.asarray(index).ravel().astype(np.int64).tolist()
+            n = len(self)
+            if any(not -n <= r < n for r in rows):
+                raise IndexError(f"index out of range for {n} cutouts")
+            rows = [r % n for r in rows]
+        if not rows:
+            return np.empty((0, *self.shape[1:]), dtype=self.dtype)
+        return self._read(rows)
+
+    def __array__(self, dtype=None, copy=None):
+        array = self[:]
+        return array if dtype is None else array.astype(dtype)
