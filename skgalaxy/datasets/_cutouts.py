@@ -149,6 +149,16 @@ def read_cutout(path, hdu=0):
         uint8 for 8-bit pictures and arrays, else float32 (flux stays flux).
     header : dict
         The FITS header cards of ``HEADER_KEYS`` the file has.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from skgalaxy.datasets import read_cutout
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "galaxy.npy"
+    >>> np.save(path, np.ones((8, 8), np.float32))
+    >>> image, header = read_cutout(path)
+    >>> image.shape, image.dtype, header
+    ((8, 8, 1), dtype('float32'), {})
     """
     path = Path(path)
     if not path.is_file():
