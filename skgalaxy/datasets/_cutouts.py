@@ -146,7 +146,8 @@ def read_cutout(path, hdu=0):
     Returns
     -------
     image : ndarray of shape (H, W, bands)
-        uint8 for 8-bit pictures and arrays, else float32 (flux stays flux).
+        The pixels: uint8 for 8-bit pictures and arrays, else float32 (flux
+        stays flux).
     header : dict
         The FITS header cards of ``HEADER_KEYS`` the file has.
 
