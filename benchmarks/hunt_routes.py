@@ -29,6 +29,7 @@ import time
 import numpy as np
 import pandas as pd
 from _report import load_gz1_morphology, markdown_table, median_range, record
+from ahunt_hunt import INTEREST, N_INITIAL, PROTOCOLS
 from sklearn.ensemble import IsolationForest
 
 from skgalaxy import AHUNTDetector, ArcsinhScaler, FlowVAETransformer
@@ -40,13 +41,6 @@ from skgalaxy.active import (
     simulate_hunt,
 )
 from skgalaxy.morphology import MorphologyTransformer
-
-PROTOCOLS = {
-    "2 %": dict(anomaly_fraction=0.02, n_nights=20, n_queries=10),
-    "paper": dict(anomaly_fraction=0.115, n_nights=6, n_queries=15),
-}
-INTEREST = {"merger": 1.0}
-N_INITIAL = 300
 
 IMAGES = "AHUNTDetector() on the images (skgalaxy hunt's route)"
 CNN = "AHUNTDetector(backbone='cnn') on ArcsinhScaler images (the former default)"

@@ -16,7 +16,6 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
-    check_is_fitted,
     column_or_1d,
 )
 from skorch.dataset import ValidSplit
@@ -508,10 +507,6 @@ class GalaxyCNNClassifier(
 
         return averaged_softmax
 
-    def _tensor(self, X):
-        check_is_fitted(self)
-        return self._image_batches(X, reset=False)
-
     def predict_proba(self, X):
         """Class probabilities, averaged over dihedral transforms when ``tta``.
 
@@ -525,9 +520,7 @@ class GalaxyCNNClassifier(
         proba : ndarray of shape (n_samples, n_classes), float64
             Columns follow ``classes_``; rows sum to 1.
         """
-        X_t = self._tensor(X)
-        proba = self._infer(self._inference_forward("predict_proba"), X_t)
-        proba = proba.double().numpy()
+        proba = self._apply("predict_proba", X).double().numpy()
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
@@ -559,8 +552,7 @@ class GalaxyCNNClassifier(
         embedding : ndarray of shape (n_samples, dense_units), float32
             The activations of the dense layer.
         """
-        X_t = self._tensor(X)
-        return self._infer(self._inference_forward("transform"), X_t).numpy()
+        return self._apply("transform", X).numpy()
 
     def fit_transform(self, X, y, **fit_params):
         """Fit, then embed ``X`` (see :meth:`transform`).

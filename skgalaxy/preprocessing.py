@@ -13,7 +13,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._images import input_ndim, restore_layout, validate_images
+from ._images import border_mask, input_ndim, restore_layout, validate_images
 
 __all__ = ["ArcsinhScaler"]
 
@@ -226,10 +226,7 @@ def sky_sigma(images):
     whose border is constant falls back to all its pixels, then to 1e-3 of
     its largest absolute value, then to 1.
     """
-    height, width = images.shape[1:3]
-    edge = max(1, min(height, width) // 8)
-    border = np.ones((height, width), dtype=bool)
-    border[edge:-edge, edge:-edge] = False
+    border = border_mask(*images.shape[1:3])
     sigmas = []
     for band in range(images.shape[-1]):
         plane = images[..., band]

@@ -106,11 +106,18 @@ def data_options(args):
     return options
 
 
-def read_data(args):
-    """The images ``--data`` names, with the cutout options given."""
+def read_data(args, labels=True):
+    """The images ``--data`` names, with the cutout options given.
+
+    ``labels=False`` leaves the catalogue's label column to the caller (a
+    hunt takes empty cells as "not labelled yet").
+    """
     from ..datasets import load_images
 
-    return load_images(args.data, image_size=args.size, **data_options(args))
+    options = data_options(args)
+    if not labels:
+        options.pop("label_column", None)
+    return load_images(args.data, image_size=args.size, **options)
 
 
 def _load_labelled(args, need_labels):

@@ -36,8 +36,7 @@ def _hunt_pool(args):
     suffix = path.suffix.lower()
     if is_cutout_source(path):
         label_column = args.label_column
-        args.label_column = None  # the catalogue's column, empty cells allowed
-        data = read_data(args)
+        data = read_data(args, labels=False)  # empty label cells are allowed
         if label_column is None:
             return data.images, None
         if label_column not in data.catalogue.columns:

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from .._images import border_mask
 from .._labels import is_unlabelled, ordered_unique
 from ._galaxy10 import resize_images
 
@@ -209,10 +210,7 @@ def same_shape(images, files, size):
 def _background(image, band, finite):
     """A band's local background: the median of its finite border pixels."""
     plane, good = image[..., band], finite[..., band]
-    edge = max(1, min(plane.shape) // 8)
-    border = np.zeros_like(good)
-    border[:edge], border[-edge:], border[:, :edge], border[:, -edge:] = (True,) * 4
-    values = plane[good & border]
+    values = plane[good & border_mask(*plane.shape)]
     if not values.size:
         values = plane[good]
     return float(np.median(values)) if values.size else 0.0
@@ -455,10 +453,4 @@ def _stack_bands(planes, paths):
             "The band files of one object differ in shape: "
             + ", ".join(f"{p}: {image.shape}" for p, (image, _) in zip(paths, planes))
         )
-    return np.concatenate(
-        [
-            image.astype(np.float32) if image.dtype != np.float32 else image
-            for image, _ in planes
-        ],
-        axis=-1,
-    )
+    return np.concatenate([image.astype(np.float32) for image, _ in planes], axis=-1)

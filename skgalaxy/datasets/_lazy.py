@@ -161,10 +161,8 @@ class CutoutFiles:
 
     def __init__(self, objects, *, hdu=0, size=None, missing="error", n_threads=4):
         self.objects = [
-            [str(objects_path)]
-            if isinstance(objects_path, (str, Path))
-            else [str(p) for p in objects_path]
-            for objects_path in objects
+            [str(paths)] if isinstance(paths, (str, Path)) else [str(p) for p in paths]
+            for paths in objects
         ]
         if not self.objects:
             raise ValueError("CutoutFiles needs at least one file.")
