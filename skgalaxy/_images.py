@@ -71,18 +71,6 @@ def _check_image_shape(image_shape, n_features):
     return tuple(int(v) for v in shape)
 
 
-def border_mask(height, width):
-    """The pixels of a cutout's border, an eighth of its side wide: its sky.
-
-    Survey cutouts are centred on their galaxy, so the border holds the sky
-    background and its noise.
-    """
-    edge = max(1, min(height, width) // 8)
-    mask = np.ones((height, width), dtype=bool)
-    mask[edge:-edge, edge:-edge] = False
-    return mask
-
-
 def is_lazy_images(X):
     """Whether ``X`` is a lazily read 4-D image source, not an in-memory array.
 

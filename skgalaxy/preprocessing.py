@@ -13,7 +13,8 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._images import border_mask, input_ndim, restore_layout, validate_images
+from ._images import input_ndim, restore_layout, validate_images
+from ._sky import border_mask
 
 __all__ = ["ArcsinhScaler"]
 

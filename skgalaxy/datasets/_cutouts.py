@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from .._images import border_mask
 from .._labels import is_unlabelled, ordered_unique
+from .._sky import border_mask
 from ._galaxy10 import resize_images
 
 __all__ = ["CUTOUT_SUFFIXES", "load_cutouts", "read_cutout", "read_object"]
