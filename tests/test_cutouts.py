@@ -1,5 +1,7 @@
 """Astronomers' own cutouts: FITS cubes, one file per band, PNG with a catalogue."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -215,3 +217,65 @@ def test_a_cutout_that_differs_from_the_first_is_named(tmp_path):
     files = CutoutFiles([tmp_path / "a.npy", tmp_path / "b.npy"])
     with pytest.raises(ValueError, match=r"b\.npy: shape"):
         files[[1]]
+
+
+def _three_good_and_bad(folder):
+    for i in range(3):
+        np.save(folder / f"good{i}.npy", np.full((8, 8, 1), i, np.float32))
+    (folder / "corrupt.png").write_bytes(b"not a png")
+    np.save(folder / "odd.npy", np.zeros((9, 9, 1), np.float32))
+    fits.HDUList([fits.PrimaryHDU()]).writeto(folder / "empty.fits")
+
+
+def test_on_error_skip_leaves_out_unreadable_files_and_reports_them(tmp_path):
+    _three_good_and_bad(tmp_path)
+    with pytest.raises(ValueError, match="corrupt.png"):
+        load_cutouts(tmp_path)
+    with pytest.warns(UserWarning, match="Skipped 3 of 6"):
+        data = load_cutouts(tmp_path, on_error="skip")
+    assert data.ids.tolist() == ["good0", "good1", "good2"]
+    np.testing.assert_array_equal(data.images[:, 0, 0, 0], [0, 1, 2])
+    names = [Path(f).name for f in data.skipped["file"]]
+    reasons = dict(zip(names, data.skipped["reason"]))
+    assert sorted(reasons) == ["corrupt.png", "empty.fits", "odd.npy"]
+    assert "Cannot read" in reasons["corrupt.png"]
+    assert "holds no image" in reasons["empty.fits"]
+    assert "(9, 9, 1)" in reasons["odd.npy"]
+    assert len(data.catalogue) == 3
+
+
+def test_on_error_skip_drops_catalogue_rows_of_missing_files(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones((8, 8, 1), np.float32))
+    catalogue = pd.DataFrame(
+        {"file": ["a.npy", "gone.npy"], "id_str": ["A", "B"], "label": ["x", "y"]}
+    )
+    catalogue.to_csv(tmp_path / "cat.csv", index=False)
+    for lazy in (False, True):
+        with pytest.warns(UserWarning, match="Skipped 1 of 2"):
+            data = load_cutouts(
+                tmp_path / "cat.csv", label_column="label", on_error="skip", lazy=lazy
+            )
+        assert data.ids.tolist() == ["A"] and data.target_names.tolist() == ["x"]
+        assert data.skipped["reason"].str.contains("gone.npy").all()
+        assert np.asarray(data.images[[0]]).shape == (1, 8, 8, 1)
+
+
+def test_on_error_is_checked_and_all_skipped_is_an_error(tmp_path):
+    (tmp_path / "corrupt.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="on_error must be"):
+        load_cutouts(tmp_path, on_error="ignore")
+    with pytest.raises(ValueError, match="None of the 1 cutouts"):
+        load_cutouts(tmp_path, on_error="skip")
+
+
+def test_the_commands_skip_unreadable_files_on_request(tmp_path, capsys):
+    folder = tmp_path / "cutouts"
+    folder.mkdir()
+    _three_good_and_bad(folder)
+    model = tmp_path / "m.skgalaxy"
+    args = ["train", "morphology", "--data", str(folder), "--size", "8"]
+    assert main([*args, "--out", str(model)]) == 1
+    assert "corrupt.png" in capsys.readouterr().err and not model.exists()
+    with pytest.warns(UserWarning, match="Skipped 2 of 6"):  # --size resizes odd.npy
+        assert main([*args, "--on-error", "skip", "--out", str(model)]) == 0
+    assert model.exists()

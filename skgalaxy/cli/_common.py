@@ -79,6 +79,12 @@ def add_data_options(parser, labels=False):
         help="NaN/masked pixels: refuse, or fill with the local background",
     )
     group.add_argument(
+        "--on-error",
+        choices=["raise", "skip"],
+        default="raise",
+        help="unreadable or missing files: stop, or leave them out with a warning",
+    )
+    group.add_argument(
         "--size", type=int, default=64, help="side the cutouts are resized to"
     )
 
@@ -100,6 +106,7 @@ def data_options(args):
         "id_column": args.id_column,
         "hdu": int(args.hdu) if str(args.hdu).isdigit() else args.hdu,
         "missing": args.missing,
+        "on_error": args.on_error,
     }
     if getattr(args, "label_column", None) is not None:
         options["label_column"] = args.label_column

@@ -1,6 +1,8 @@
 """Astronomers' own cutouts: FITS, PNG/JPEG and ``.npy`` files, folders, catalogues."""
 
 import re
+import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -319,6 +321,7 @@ def load_cutouts(
     hdu=0,
     size=None,
     missing="error",
+    on_error="raise",
     lazy=False,
 ):
     """Load astronomers' cutouts: FITS, PNG/JPEG or ``.npy`` files, a catalogue.
@@ -350,6 +353,12 @@ def load_cutouts(
         NaN or masked pixels of float cutouts: "error" refuses them, naming
         the first file; "fill" replaces them by the local background (the
         median of the band's finite border pixels) and returns the mask.
+    on_error : {"raise", "skip"}, default="raise"
+        A file that is missing or cannot be read as a cutout, or an object
+        whose shape differs from most others' (without ``size``): "raise"
+        stops with an error naming the file; "skip" leaves the object out,
+        warns, and lists it in ``skipped``. With ``lazy=True``, "skip"
+        leaves out the files that do not exist (the others are read later).
     lazy : bool, default=False
         Return ``images`` as a :class:`~skgalaxy.datasets.CutoutFiles` that
         reads only the files it is indexed with (for surveys larger than
@@ -364,7 +373,8 @@ def load_cutouts(
         ``label_column``); ``ids``; ``catalogue`` (a DataFrame, one row per
         cutout, with the FITS header values of ``HEADER_KEYS`` that the files
         have); ``masks`` ((n, H, W) bool, True where a pixel was filled, or
-        None); ``files``.
+        None); ``files``; ``skipped`` (a DataFrame of the ``file`` and
+        ``reason`` of each object left out by ``on_error="skip"``).
 
     Examples
     --------
@@ -379,6 +389,8 @@ def load_cutouts(
     """
     if missing not in ("error", "fill"):
         raise ValueError(f"missing must be 'error' or 'fill', got {missing!r}.")
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
     catalogue, default_files = _files_of(source)
     base = (
         Path(source).parent
@@ -389,30 +401,80 @@ def load_cutouts(
     file_column = _pick_column(
         catalogue, file_column or default_files, FILE_COLUMNS, "file", True
     )
-    band_columns = list(np.atleast_1d(file_column))
     if label_column is not None:
         _pick_column(catalogue, label_column, (), "label", True)
-    images, headers, files = [], [], []
     objects = [
-        [_resolve(row[c], base) for c in band_columns]
+        [_resolve(row[c], base) for c in np.atleast_1d(file_column)]
         for _, row in catalogue.iterrows()
     ]
     if lazy:
         from ._lazy import CutoutFiles
 
-        images = CutoutFiles(objects, hdu=hdu, size=size, missing=missing)
-        files = [str(paths[0]) for paths in objects]
-        return _bunch(catalogue, images, None, files, id_column, label_column)
-    for paths in objects:
-        image, header = read_object(paths, hdu)
-        images.append(image)
-        headers.append(header)
-        files.append(str(paths[0]))
+        read = _existing(objects) if on_error == "skip" else (objects, {})
+    else:
+        read = _read_objects(objects, hdu, on_error, size)
+    kept, skipped = read[0], read[1]
+    keep = [i for i in range(len(objects)) if i not in skipped]
+    if not keep:
+        raise ValueError(f"None of the {len(objects)} cutouts could be read.")
+    if skipped:
+        warnings.warn(
+            f"Skipped {len(skipped)} of {len(objects)} cutouts that could not be "
+            "read; see .skipped.",
+            UserWarning,
+            stacklevel=2,
+        )
+    skipped = pd.DataFrame(
+        {
+            "file": [str(objects[i][0]) for i in skipped],
+            "reason": list(skipped.values()),
+        }
+    )
+    catalogue = catalogue.iloc[keep].reset_index(drop=True)
+    files = [str(objects[i][0]) for i in keep]
+    if lazy:
+        images = CutoutFiles(kept, hdu=hdu, size=size, missing=missing)
+        return _bunch(catalogue, images, None, files, id_column, label_column, skipped)
+    images, headers = kept
     if len({image.dtype for image in images}) > 1:
         images = [image.astype(np.float32) for image in images]
     stacked, masks = fill_missing(same_shape(images, files, size), files, missing)
     catalogue = pd.concat([catalogue, pd.DataFrame(headers)], axis=1)
-    return _bunch(catalogue, stacked, masks, files, id_column, label_column)
+    return _bunch(catalogue, stacked, masks, files, id_column, label_column, skipped)
+
+
+def _existing(objects):
+    """The objects whose files all exist, and ``{index: reason}`` of the others."""
+    skipped = {}
+    for i, paths in enumerate(objects):
+        absent = [str(p) for p in paths if not Path(p).is_file()]
+        if absent:
+            skipped[i] = f"no file at {absent[0]}"
+    return [paths for i, paths in enumerate(objects) if i not in skipped], skipped
+
+
+def _read_objects(objects, hdu, on_error, size):
+    """``((images, headers), {index: reason})`` of the objects read.
+
+    With ``on_error="skip"`` an unreadable object, or (without ``size``) one
+    whose shape differs from the most common shape, is left out with its reason.
+    """
+    read, skipped = {}, {}
+    for i, paths in enumerate(objects):
+        try:
+            read[i] = read_object(paths, hdu)
+        except (OSError, ValueError) as exc:
+            if on_error == "raise":
+                raise
+            skipped[i] = str(exc)
+    if on_error == "skip" and size is None and read:
+        shapes = Counter(image.shape for image, _ in read.values())
+        common = shapes.most_common(1)[0][0]
+        for i in [i for i, (image, _) in read.items() if image.shape != common]:
+            skipped[i] = f"shape {read.pop(i)[0].shape}, most cutouts {common}"
+    images = [read[i][0] for i in sorted(read)]
+    headers = [read[i][1] for i in sorted(read)]
+    return (images, headers), dict(sorted(skipped.items()))
 
 
 def read_object(paths, hdu=0):
@@ -422,7 +484,7 @@ def read_object(paths, hdu=0):
     return image, planes[0][1]
 
 
-def _bunch(catalogue, images, masks, files, id_column, label_column):
+def _bunch(catalogue, images, masks, files, id_column, label_column, skipped):
     id_column = _pick_column(catalogue, id_column, ID_COLUMNS, "id", False)
     names = (
         catalogue[id_column].astype(str).tolist()
@@ -441,6 +503,7 @@ def _bunch(catalogue, images, masks, files, id_column, label_column):
         catalogue=catalogue,
         masks=masks,
         files=np.array(files),
+        skipped=skipped,
         DESCR=f"{len(images)} cutouts.",
     )
 
