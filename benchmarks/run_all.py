@@ -26,6 +26,7 @@ SCRIPTS = [
     "classifier_speed",
     "onnx_speed",
     "survey_scoring",
+    "cutout_reading",
     "hunt_page",
     "synthetic_galaxies",
     "classifier_accuracy",

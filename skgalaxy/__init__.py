@@ -19,6 +19,7 @@ _ESTIMATORS = {
     "GaussianMixtureDetector": "anomaly",
     "KNeighborsDetector": "anomaly",
     "MorphologyTransformer": "morphology",
+    "PretrainedEncoder": "representation",
 }
 
 __all__ = [*sorted(_ESTIMATORS), "__version__"]

@@ -65,8 +65,9 @@ class TorchEstimatorMixin:
             device=device,
             verbose=self.verbose,
             batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            lr=self.lr,
+            # An estimator that never trains (PretrainedEncoder) has neither.
+            max_epochs=getattr(self, "max_epochs", 1),
+            lr=getattr(self, "lr", 0.0),
             **{**params, **extra},
         )
 

@@ -34,6 +34,7 @@ from .nn.augment import dihedral, dihedral_transforms
 from .nn.classifier import GalaxyCNN, LogitAdjustedCrossEntropy, load_features
 from .nn.equivariant import D4CNN
 from .nn.functional import POOLED_REGIONS
+from .nn.pretrained import PretrainedClassifierNet, load_encoder_weights
 
 __all__ = ["GalaxyCNNClassifier"]
 
@@ -124,15 +125,23 @@ class GalaxyCNNClassifier(
         concentrated each feature is); "mean" keeps the first only, for
         images not centred on their object. Both keep the "d4" backbone
         invariant.
-    encoder : ContrastiveTransformer, FrozenEstimator of one, or None, \
-            default=None
-        A fitted :class:`~skgalaxy.representation.ContrastiveTransformer`
-        whose convolutions start the training (then fine-tuned with the
-        rest): a user with many unlabelled and few labelled galaxies
-        pretrains on the former. Its backbone and filters must be this
-        classifier's (and ``kernel_size=3``, ``convs_per_block=1``). Wrap it
-        in :class:`sklearn.frozen.FrozenEstimator` so that ``clone`` (and so
+    encoder : ContrastiveTransformer, PretrainedEncoder, FrozenEstimator of \
+            one, or None, default=None
+        Where training starts, then fine-tuned with the rest. A fitted
+        :class:`~skgalaxy.representation.ContrastiveTransformer` gives its
+        convolutions (a user with many unlabelled and few labelled galaxies
+        pretrains on the former); its backbone and filters must be this
+        classifier's (and ``kernel_size=3``, ``convs_per_block=1``). A
+        :class:`~skgalaxy.representation.PretrainedEncoder` (fitted or not)
+        replaces the CNN by its network with its weights, e.g. a Zoobot
+        encoder from a local file: ``backbone``, ``filters``,
+        ``kernel_size``, ``convs_per_block``, ``asymmetry`` and ``pooling``
+        are then not used. Wrap a fitted encoder in
+        :class:`sklearn.frozen.FrozenEstimator` so that ``clone`` (and so
         ``GridSearchCV``) keeps it fitted.
+
+        .. versionchanged:: 0.2
+           Takes a ``PretrainedEncoder``.
     dense_units : int, default=128
         Width of the dense layer, whose output :meth:`transform` returns.
     dropout : float, default=0.3
@@ -374,7 +383,19 @@ class GalaxyCNNClassifier(
             "max_shift": self.max_shift if self.augment else 0,
             "input_noise": self.input_noise,
         }
-        if self.backbone == "cnn":
+        network = GalaxyCNN if self.backbone == "cnn" else D4CNN
+        pretrained = self._pretrained_encoder()
+        if pretrained is not None:
+            network = PretrainedClassifierNet
+            for name in ("in_channels", "filters", "kernel_size", "pooling"):
+                del module[name]
+            module.update(
+                encoder=pretrained.encoder,
+                in_chans=pretrained.in_chans or self.image_shape_[-1],
+                image_size=pretrained.image_size,
+                flips=self.flips,
+            )
+        elif self.backbone == "cnn":
             module.update(
                 convs_per_block=self.convs_per_block,
                 flips=self.flips,
@@ -393,7 +414,7 @@ class GalaxyCNNClassifier(
             )
         return (
             TrainingNet,
-            GalaxyCNN if self.backbone == "cnn" else D4CNN,
+            network,
             {
                 **criterion,
                 "optimizer": optimizer,
@@ -408,14 +429,34 @@ class GalaxyCNNClassifier(
             return (32, 64, 128) if self.backbone == "cnn" else (8, 16, 32)
         return check_filters(self.filters)
 
-    def _pretrained_features(self):
-        """The conv weights of ``encoder`` (checked to fit this network), or None."""
+    def _pretrained_encoder(self):
+        """``encoder`` when it is a PretrainedEncoder (or a frozen one), else None."""
+        encoder = getattr(self.encoder, "estimator", self.encoder)  # FrozenEstimator
+        return encoder if hasattr(encoder, "pretrained_state") else None
+
+    def _start_from_encoder(self):
+        """``prepare(net)`` loading ``encoder``'s weights (checked to fit), or None."""
         if self.encoder is None:
             return None
+        pretrained = self._pretrained_encoder()
+        if pretrained is not None:
+            in_chans = pretrained.in_chans or self.image_shape_[-1]
+            state = pretrained.pretrained_state(in_chans)
+            if state is None:
+                return None
+            return lambda net: load_encoder_weights(
+                net.module_.backbone.encoder, state, source=str(pretrained.weights)
+            )
+        state = self._contrastive_features()
+        return lambda net: load_features(net.module_.features, state)
+
+    def _contrastive_features(self):
+        """The conv weights of a ContrastiveTransformer ``encoder``, checked."""
         encoder = getattr(self.encoder, "estimator", self.encoder)  # FrozenEstimator
         if not hasattr(encoder, "net_") or not hasattr(encoder, "_filters"):
             raise ValueError(
-                "encoder must be a fitted ContrastiveTransformer; wrap it in "
+                "encoder must be a fitted ContrastiveTransformer or a "
+                "PretrainedEncoder; wrap a fitted one in "
                 "sklearn.frozen.FrozenEstimator so that clone keeps it fitted."
             )
         wanted = (self.backbone, self._filters(), self.image_shape_[-1])
@@ -470,7 +511,7 @@ class GalaxyCNNClassifier(
         """
         self._filters()
         images = self._image_batches(X, reset=True)
-        pretrained = self._pretrained_features()
+        prepare = self._start_from_encoder()
         y_indices = self._validate_targets(images, y)
         seed = draw_seed(self.random_state)
         weights = _class_weights(self.class_weight, self.classes_, y_indices)
@@ -482,9 +523,7 @@ class GalaxyCNNClassifier(
             seed=seed,
             train_split=self._train_split(y_indices, seed),
             callbacks=self._callbacks(),
-            prepare=None
-            if pretrained is None
-            else (lambda net: load_features(net.module_.features, pretrained)),
+            prepare=prepare,
         )
         return self
 
@@ -497,7 +536,8 @@ class GalaxyCNNClassifier(
         height, width = self.image_shape_[:2]
         transforms = (
             dihedral_transforms(height == width, self.flips)
-            if self.tta and self.backbone == "cnn"
+            if self.tta
+            and (self.backbone == "cnn" or self._pretrained_encoder() is not None)
             else [0]  # the D4 network is invariant already
         )
 

@@ -3,10 +3,23 @@
 import inspect
 
 import pytest
+import torch
 from conftest import TINY
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skgalaxy
+
+
+class _ScaledPool(torch.nn.Module):
+    """Average pooling to 2x2, times one weight."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return torch.nn.functional.adaptive_avg_pool2d(x, 2).flatten(1) * self.weight
+
 
 # The shared tiny estimators (conftest.TINY), with what the checks need on top:
 # enough epochs and a high enough learning rate to fit their toy data.
@@ -22,10 +35,21 @@ CHECKED = {
         n_components=3, filters=(4, 8), flow_transforms=2, max_epochs=3, batch_size=32
     ),
     "ContrastiveTransformer": TINY["ssl"](max_epochs=2, batch_size=32),
+    # A module that takes any number of channels: the checks' data vary them
+    # (and timm may not import beside this torch).
+    "PretrainedEncoder": skgalaxy.PretrainedEncoder(_ScaledPool(), image_size=8),
 }
 
 # The one table of checks that cannot apply, with the reason, per estimator.
-EXPECTED_FAILED_CHECKS = {}
+EXPECTED_FAILED_CHECKS = {
+    "PretrainedEncoder": {
+        "check_estimators_overwrite_params": (
+            "a torch module given as the encoder hashes differently from its "
+            "deep copy (joblib.hash pickles tensor storages), changed or not; "
+            "test_pretrained checks that fit leaves it unchanged"
+        )
+    }
+}
 
 
 def public_estimators():
@@ -51,6 +75,7 @@ def test_every_public_estimator_is_checked():
         "GaussianMixtureDetector",
         "KNeighborsDetector",
         "MorphologyTransformer",
+        "PretrainedEncoder",
     }
     unknown = set(EXPECTED_FAILED_CHECKS) - {c.__name__ for c in public_estimators()}
     assert not unknown, f"expected failures listed for unknown estimators {unknown}"

@@ -5,7 +5,7 @@ import io
 import json
 import math
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 
@@ -88,6 +88,8 @@ class _Writer:
             }
         if isinstance(value, np.dtype):
             return {"__dtype__": value.str}
+        if isinstance(value, PurePath):
+            return {"__path__": str(value)}
         if isinstance(value, np.ndarray):
             if value.dtype.kind in "biufcU":
                 return self.array(value)
@@ -167,6 +169,10 @@ class _Reader:
             return {self._key(self.decode(k)): self.decode(v) for k, v in value}
         if tag == "__dtype__":
             return np.dtype(value)
+        if tag == "__path__":
+            if not isinstance(value, str):
+                raise ValueError("The model file's tree is malformed.")
+            return Path(value)
         if tag == "__array__":
             return self.arrays[value]
         if tag == "__objects__":
