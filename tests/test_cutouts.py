@@ -279,3 +279,36 @@ def test_the_commands_skip_unreadable_files_on_request(tmp_path, capsys):
     with pytest.warns(UserWarning, match="Skipped 2 of 6"):  # --size resizes odd.npy
         assert main([*args, "--on-error", "skip", "--out", str(model)]) == 0
     assert model.exists()
+
+
+def test_real_galaxies_as_png_and_fits_score_as_the_npz_does(gz1_path, tmp_path):
+    from skgalaxy import CAEAnomalyDetector
+    from skgalaxy.datasets import load_npz_images
+
+    data = load_npz_images(gz1_path)
+    images, names = data.images[:48], data.target_names[data.target[:48]]
+    rows = []
+    (tmp_path / "png").mkdir()
+    (tmp_path / "fits").mkdir()
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(tmp_path / "png" / f"gz{i}.png")
+        cube = np.moveaxis(image, -1, 0).astype(np.float32) / 255
+        fits.PrimaryHDU(cube).writeto(tmp_path / "fits" / f"gz{i}.fits")
+        rows.append(
+            {"file_loc": f"png/gz{i}.png", "id_str": f"GZ{i}", "class": names[i]}
+        )
+    pd.DataFrame(rows).to_csv(tmp_path / "catalogue.csv", index=False)
+    pngs = load_cutouts(tmp_path / "catalogue.csv", label_column="class")
+    cubes = load_cutouts(tmp_path / "fits")
+    np.testing.assert_array_equal(pngs.images, images)
+    assert pngs.target_names[pngs.target].tolist() == names.tolist()
+    assert pngs.ids[0] == "GZ0" and cubes.ids.tolist()[:2] == ["gz0", "gz1"]
+
+    def scores(X):
+        cae = CAEAnomalyDetector(filters=(8, 16), max_epochs=2, random_state=0)
+        return cae.fit(X).score_samples(X)
+
+    expected = scores(images)
+    np.testing.assert_array_equal(scores(pngs.images), expected)
+    # x / 255 in float32 is the same number whether numpy or torch divides.
+    np.testing.assert_allclose(scores(cubes.images), expected, rtol=1e-5, atol=1e-6)
