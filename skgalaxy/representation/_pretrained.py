@@ -232,7 +232,7 @@ class PretrainedEncoder(
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_), float32
+        features : ndarray of shape (n_samples, n_features), float32
             The encoder's pooled features.
         """
         return self._apply("transform", X, batch_size=self.batch_size).numpy()
