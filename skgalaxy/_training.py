@@ -1,6 +1,7 @@
 """Building and training skorch nets: callbacks, the net class, the factory."""
 
 import functools
+import time
 from numbers import Integral
 
 import torch
@@ -37,31 +38,86 @@ class FiniteLoss(Callback):
 
 
 class TrainingProgress(Callback):
-    """A tqdm bar over every training batch of every epoch, with the time left.
+    """Progress over every training batch of every epoch, with the time left.
 
-    Its postfix shows the epoch and the last epoch's training loss.
+    On a terminal, a tqdm bar whose postfix shows the epoch and the last
+    epoch's training loss; elsewhere (a log file, a notebook's captured
+    output) a plain line at each quarter of the work, so that logs hold a few
+    lines instead of a stream of carriage returns. The total follows the
+    batches an epoch really has (a validation split takes some), and the
+    progress ends at 100 % when early stopping ends training.
     """
 
+    #: Fractions of the work at which a log line is written.
+    LOG_AT = (0.25, 0.5, 0.75)
+
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        import sys
+
         from tqdm.auto import tqdm
 
         batches = -(-len(X) // net.batch_size) if net.batch_size > 0 else 1
-        self.bar_ = tqdm(total=net.max_epochs * batches, unit="batch", desc="training")
+        self.epochs_ = net.max_epochs
+        self.done_, self.logged_, self.start_ = 0, 0, time.monotonic()
+        self.total_ = self.epochs_ * batches
+        interactive = getattr(sys.stderr, "isatty", lambda: False)()
+        self.bar_ = (
+            tqdm(total=self.total_, unit="batch", desc="training")
+            if interactive
+            else None
+        )
 
     def on_batch_end(self, net, training=False, **kwargs):
-        if training and getattr(self, "bar_", None) is not None:
+        if not training or not hasattr(self, "done_"):
+            return
+        self.done_ += 1
+        if self.bar_ is not None:
             self.bar_.update(1)
 
     def on_epoch_end(self, net, **kwargs):
-        if getattr(self, "bar_", None) is not None:
-            self.bar_.set_postfix(
-                epoch=len(net.history), loss=f"{net.history[-1, 'train_loss']:.4g}"
-            )
+        if not hasattr(self, "done_"):
+            return
+        epoch = len(net.history)
+        if epoch == 1:  # the first epoch tells how many batches one has
+            self.total_ = self.done_ * self.epochs_
+            if self.bar_ is not None:
+                self.bar_.total = self.total_
+        loss = f"{net.history[-1, 'train_loss']:.4g}"
+        if self.bar_ is not None:
+            self.bar_.set_postfix(epoch=epoch, loss=loss)
+            return
+        while (
+            self.logged_ < len(self.LOG_AT)
+            and self.done_ >= self.LOG_AT[self.logged_] * self.total_
+        ):
+            self.logged_ += 1
+            self._log(f"epoch {epoch}, loss {loss}")
+
+    def _log(self, what):
+        import sys
+
+        elapsed = time.monotonic() - self.start_
+        fraction = self.done_ / max(self.total_, 1)
+        left = elapsed * (1 - fraction) / max(fraction, 1e-9)
+        print(
+            f"training: {100 * fraction:3.0f}% ({self.done_}/{self.total_} batches), "
+            f"{what}, {elapsed:.0f} s, {left:.0f} s left",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def on_train_end(self, net, **kwargs):
-        if getattr(self, "bar_", None) is not None:
+        if not hasattr(self, "done_"):
+            return
+        self.total_ = self.done_  # early stopping ends the work here
+        if self.bar_ is not None:
+            self.bar_.total = self.total_
+            self.bar_.refresh()
             self.bar_.close()
-            self.bar_ = None
+        else:
+            self._log(f"{len(net.history)} epochs")
+        del self.done_
+        self.bar_ = None
 
 
 class _StopTraining(KeyboardInterrupt):

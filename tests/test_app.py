@@ -217,3 +217,153 @@ def test_the_export_escapes_formulas(hunt):
     client.post("/api/label", json={"index": shown[0], "label": "=cmd|' /C calc'!A0"})
     csv = client.get("/api/export.csv").text
     assert "'=cmd" in csv and "\n=cmd" not in csv and ",=cmd" not in csv
+
+
+@pytest.fixture
+def catalogued(tmp_path):
+    import pandas as pd
+
+    images, names = small_galaxies(40, size=16)
+    known = np.full(40, None, dtype=object)
+    known[:6] = names[:6]
+    from sklearn.pipeline import make_pipeline
+
+    from skgalaxy import MorphologyTransformer
+
+    # The default route: the hunt's features are a dozen statistics.
+    hunter = make_pipeline(MorphologyTransformer(), TINY["ahunt"](backbone="mlp"))
+    session = HuntSession(images, hunter, directory=tmp_path / "hunt", y=known)
+    catalogue = pd.DataFrame(
+        {
+            "id": [f"J{i:03d}" for i in range(40)],
+            "ra": 150 + np.arange(40) / 100,
+            "dec": np.full(40, 2.5),
+        }
+    )
+    link = "https://viewer.example/?ra={ra}&dec={dec}"
+    app = create_app(session, TOKEN, catalogue=catalogue, link=link)
+    client = TestClient(app, base_url="http://127.0.0.1")
+    client.headers["X-Hunt-Token"] = TOKEN
+    return session, client
+
+
+def test_cards_say_what_each_galaxy_is(catalogued):
+    session, client = catalogued
+    state = client.get("/api/state").json()
+    card = state["queries"][0]
+    i = card["index"]
+    assert card["id"] == f"J{i:03d}"
+    assert card["fields"] == {"ra": pytest.approx(150 + i / 100), "dec": 2.5}
+    assert card["link"] == f"https://viewer.example/?ra={150 + i / 100}&dec=2.5"
+    scores = session.anomaly_scores()
+    assert card["score"] == pytest.approx(scores[i])
+    assert state["score_source"].startswith("classifier")
+    # The labels the hunt started from are class buttons from the first round.
+    assert set(state["classes"]) >= set(session.labels()["label"])
+    assert 0 <= state["random_rate"] <= 1
+
+
+def test_the_ranked_pool_pages_most_interesting_first(catalogued):
+    session, client = catalogued
+    scores = session.anomaly_scores()
+    first = client.get("/api/ranked", params={"per_page": 15}).json()
+    second = client.get("/api/ranked", params={"page": 1, "per_page": 15}).json()
+    ranked = [c["index"] for c in first["items"] + second["items"]]
+    assert first["total"] == 40 and len(ranked) == 30 and len(set(ranked)) == 30
+    assert np.all(np.diff(scores[ranked]) <= 0)
+    labelled = dict(zip(session.labels()["index"], session.labels()["label"]))
+    for card in first["items"]:
+        assert card["label"] == labelled.get(card["index"])
+    for params in ({"page": -1}, {"per_page": 0}, {"per_page": 201}):
+        assert client.get("/api/ranked", params=params).status_code == 422
+
+
+def test_more_like_this_gives_the_nearest_in_the_hunts_features(catalogued):
+    session, client = catalogued
+    answer = client.get("/api/similar/3", params={"k": 5}).json()
+    assert answer["of"]["index"] == 3
+    got = [c["index"] for c in answer["items"]]
+    # A dozen statistics: the principal axes keep their distances.
+    X = session.features.astype(np.float64)
+    X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-6)
+    distances = np.square(X - X[3]).sum(axis=1)
+    distances[3] = np.inf
+    assert 3 not in got and set(got) == set(np.argsort(distances)[:5].tolist())
+    assert client.get("/api/similar/40").status_code == 404
+    assert client.get("/api/similar/3", params={"k": 0}).status_code == 422
+
+
+def test_bulk_labels_beyond_the_round_are_saved_at_once(catalogued):
+    session, client = catalogued
+    pending = set(session.pending().tolist()) | set(session.query().tolist())
+    others = [i for i in range(6, 40) if i not in pending][:3]
+    answer = client.post("/api/labels", json={"indices": others, "label": "merger"})
+    assert answer.status_code == 200 and answer.json()["saved"]
+    given = session.labels().set_index("index")["label"]
+    assert all(given[i] == "merger" for i in others)
+    before = len(session.labels())
+    for body in (
+        {"indices": [], "label": "x"},
+        {"indices": [0, 40], "label": "x"},
+        {"indices": [7], "label": "nan"},
+    ):
+        assert client.post("/api/labels", json=body).status_code in (404, 422)
+    assert len(session.labels()) == before
+
+
+def test_the_map_marks_labelled_shown_and_unseen(catalogued):
+    session, client = catalogued
+    shown = session.query()
+    data = client.get("/api/map").json()
+    assert len(data["x"]) == len(data["y"]) == 40
+    state = np.array(data["state"])
+    assert (state[session.labels()["index"].to_numpy()] == 2).all()
+    unlabelled_shown = [i for i in shown if i not in set(session.labels()["index"])]
+    assert (state[unlabelled_shown] == 1).all()
+    assert data["states"][0] == "unseen" and (state == 0).sum() == 40 - 6 - len(shown)
+    assert np.std(data["x"]) > 0 and np.std(data["y"]) > 0
+
+
+def test_a_link_template_is_checked_against_the_catalogue(catalogued, tmp_path):
+    import pandas as pd
+
+    session, _ = catalogued
+    catalogue = pd.DataFrame({"id": [str(i) for i in range(40)]})
+    with pytest.raises(ValueError, match=r"names \['ra'\]"):
+        create_app(session, TOKEN, catalogue=catalogue, link="https://x/?ra={ra}")
+    with pytest.raises(ValueError, match="http"):
+        create_app(session, TOKEN, catalogue=catalogue, link="javascript:alert(1)")
+    with pytest.raises(ValueError, match="39 rows for a pool of 40"):
+        create_app(session, TOKEN, catalogue=catalogue.iloc[:39])
+
+
+def test_images_take_a_stretch(hunt):
+    from io import BytesIO
+
+    from PIL import Image
+
+    _, client = hunt
+    stored = np.asarray(Image.open(BytesIO(client.get("/api/image/0.png").content)))
+    linear = client.get("/api/image/0.png", params={"stretch": "linear"})
+    arcsinh = client.get("/api/image/0.png", params={"stretch": "arcsinh"})
+    linear, arcsinh = (
+        np.asarray(Image.open(BytesIO(r.content))) for r in (linear, arcsinh)
+    )
+    assert linear.shape == arcsinh.shape == stored.shape
+    assert arcsinh.mean() > linear.mean()  # arcsinh lifts the faint pixels
+    bad = client.get("/api/image/0.png", params={"stretch": "log"})
+    assert bad.status_code == 422
+
+
+def test_display_png_stretches_each_band_on_request():
+    from io import BytesIO
+
+    from PIL import Image
+
+    image = np.zeros((8, 8, 3), np.float32)
+    image[..., 0] = np.linspace(0, 1, 64).reshape(8, 8)
+    image[..., 1] = 100 * image[..., 0]  # a band 100 times brighter
+    shown = np.asarray(Image.open(BytesIO(display_png(image, stretch="bands"))))
+    np.testing.assert_array_equal(shown[..., 0], shown[..., 1])
+    together = np.asarray(Image.open(BytesIO(display_png(image, stretch="linear"))))
+    assert together[..., 0].max() < together[..., 1].max()

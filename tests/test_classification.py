@@ -1,3 +1,5 @@
+import re
+
 import joblib
 import numpy as np
 import pytest
@@ -182,17 +184,36 @@ def test_no_augmentation_and_no_flips(galaxies):
     assert clf.net_.module_.augment.max_shift == 0
 
 
-def test_verbose_shows_a_progress_bar_then_the_epoch_table(galaxies, capsys):
+def test_verbose_logs_a_few_lines_then_the_epoch_table(galaxies, capsys):
     X, y = galaxies
     TINY["clf"]().fit(X, y)
     assert capsys.readouterr() == ("", "")
-    TINY["clf"](verbose=1).fit(X, y)
+    TINY["clf"](verbose=1).fit(X, y)  # captured output is not a terminal
     shown = capsys.readouterr()
-    assert "train_loss" not in shown.out
-    # 96 images in batches of 16, 3 epochs: 18 batches, with the time left.
-    assert "training" in shown.err and "18/18" in shown.err and "<" in shown.err
+    assert "train_loss" not in shown.out and "\r" not in shown.err
+    lines = shown.err.strip().splitlines()
+    # 96 images in batches of 16, 3 epochs: 18 batches; a line per quarter.
+    assert 2 <= len(lines) <= 5, lines
+    assert lines[-1].startswith("training: 100% (18/18 batches)")
+    assert "s left" in lines[0]
     TINY["clf"](verbose=2).fit(X, y)
     assert "train_loss" in capsys.readouterr().out
+
+
+def test_a_terminal_bar_ends_at_100_percent_when_early_stopping_ends(
+    galaxies, capsys, monkeypatch
+):
+    import sys
+
+    X, y = galaxies
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    clf = TINY["clf"](
+        verbose=1, max_epochs=40, early_stopping=True, patience=1, lr=1e-6
+    ).fit(X, y)
+    assert len(clf.net_.history) < 40  # stopped early
+    final = capsys.readouterr().err.split("\r")[-1]
+    done = re.search(r"100%.*?(\d+)/(\d+)", final)
+    assert done and done[1] == done[2] and int(done[1]) < 40 * 6, final
 
 
 def test_bad_inputs(fitted, galaxies):

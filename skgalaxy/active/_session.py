@@ -344,6 +344,21 @@ class HuntSession:
 
     # -- a round ---------------------------------------------------------------
 
+    @property
+    def features(self):
+        """The pool as the detector sees it (its pipeline's transform of ``X``)."""
+        return self._features
+
+    def shown(self):
+        """Return every sample shown so far, in any round.
+
+        Returns
+        -------
+        indices : ndarray of int
+            In the order they were shown.
+        """
+        return self._store.shown()
+
     def pending(self):
         """Return the current round's shown samples.
 

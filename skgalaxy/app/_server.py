@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..active import NOT_INTERESTING
+from ._views import HuntViews
 
 __all__ = ["MAX_BODY_BYTES", "create_app", "display_png", "serve"]
 
@@ -22,6 +23,11 @@ STATIC = Path(__file__).with_name("static")
 
 #: Largest request body the server reads (a label or an interest is tiny).
 MAX_BODY_BYTES = 64 * 1024
+
+#: Display stretches of :func:`display_png`.
+STRETCHES = ("auto", "linear", "arcsinh", "bands")
+#: Most galaxies one bulk label may name.
+MAX_BULK = 500
 
 #: The names this machine answers to on the loopback interface.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -70,13 +76,10 @@ def _page():
     return html.replace("/*SCRIPT*/", (STATIC / "app.js").read_text())
 
 
-def display_png(image, size=None):
+def display_png(image, size=None, stretch="auto"):
     """Render one NHWC image as a PNG for the eye.
 
-    uint8 images are shown as stored; float images get a display stretch:
-    their 0.5th to 99.5th percentiles mapped onto black to white through an
-    arcsinh curve. Single-band images are grey; more than three bands show
-    the first three.
+    Single-band images are grey; more than three bands show the first three.
 
     Parameters
     ----------
@@ -85,6 +88,12 @@ def display_png(image, size=None):
     size : int or None, default=None
         Side of the square PNG (nearest-neighbour upscaling); None keeps the
         image's size.
+    stretch : {"auto", "linear", "arcsinh", "bands"}, default="auto"
+        "linear": the 0.5th to 99.5th percentiles mapped onto black to
+        white; "arcsinh": the same through an arcsinh curve, which brings
+        out faint outskirts; "bands": arcsinh with each band's own
+        percentiles (colours balanced); "auto": uint8 images as stored,
+        float images as "arcsinh".
 
     Returns
     -------
@@ -103,11 +112,10 @@ def display_png(image, size=None):
     image = np.asarray(image)
     if image.ndim == 2:
         image = image[..., None]
-    if image.dtype != np.uint8:
-        values = np.nan_to_num(image.astype(np.float64))
-        low, high = np.percentile(values, [0.5, 99.5])
-        scaled = np.clip((values - low) / max(high - low, 1e-12), 0, 1)
-        image = np.rint(255 * np.arcsinh(10 * scaled) / np.arcsinh(10)).astype(np.uint8)
+    if stretch == "auto":
+        stretch = None if image.dtype == np.uint8 else "arcsinh"
+    if stretch is not None:
+        image = _stretched(np.nan_to_num(image.astype(np.float64)), stretch)
     image = image[..., 0] if image.shape[-1] in (1, 2) else image[..., :3]
     picture = Image.fromarray(np.ascontiguousarray(image))
     if size is not None:
@@ -117,8 +125,24 @@ def display_png(image, size=None):
     return out.getvalue()
 
 
+def _stretched(values, stretch):
+    """uint8 display values of float pixels (see :func:`display_png`)."""
+    axis = (0, 1) if stretch == "bands" else None
+    low = np.percentile(values, 0.5, axis=axis)
+    high = np.percentile(values, 99.5, axis=axis)
+    scaled = np.clip((values - low) / np.maximum(high - low, 1e-12), 0, 1)
+    if stretch != "linear":
+        scaled = np.arcsinh(10 * scaled) / np.arcsinh(10)
+    return np.rint(255 * scaled).astype(np.uint8)
+
+
 class LabelIn(BaseModel):
     index: int
+    label: str | None
+
+
+class BulkLabelIn(BaseModel):
+    indices: list[int]
     label: str | None
 
 
@@ -139,7 +163,7 @@ def _classes(session):
     return [*names, NOT_INTERESTING]
 
 
-def create_app(session, token, hosts=LOOPBACK_HOSTS):
+def create_app(session, token, hosts=LOOPBACK_HOSTS, *, catalogue=None, link=None):
     """Build the web app of a hunt.
 
     Every request must carry ``token`` (as ``?token=`` or the
@@ -160,6 +184,13 @@ def create_app(session, token, hosts=LOOPBACK_HOSTS):
         The secret of this server.
     hosts : sequence of str, default=LOOPBACK_HOSTS
         The host names requests may be addressed to.
+    catalogue : pandas.DataFrame or None, default=None
+        One row per pool sample: its ``id`` column titles each card, the
+        other columns (e.g. ``ra``, ``dec``, ``redshift``) are shown on it.
+    link : str or None, default=None
+        A URL template filled from a card's catalogue row, e.g.
+        ``"https://www.legacysurvey.org/viewer?ra={ra}&dec={dec}&zoom=16"``:
+        each card links there.
 
     Returns
     -------
@@ -177,21 +208,23 @@ def create_app(session, token, hosts=LOOPBACK_HOSTS):
     app.add_middleware(_Gate, token=token)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
     busy = threading.Lock()
+    views = HuntViews(session, catalogue, link)
 
     def state():
         pending = session.query()
-        given = session.labels()
-        latest = dict(zip(given["index"], given["label"]))
         history = session.history()
         history["new_classes"] = [
             ", ".join(map(str, c)) for c in history["new_classes"]
         ]
+        scores = views.scores()
         return {
             "round": session.round_ + 1,
             "n_pool": len(session.X),
-            "queries": [
-                {"index": int(i), "label": latest.get(int(i))} for i in pending
-            ],
+            "queries": views.cards(pending),
+            "score_source": views.score_source(),
+            # A random draw finds galaxies of interest at their rate in the
+            # pool, which the model's mean interest score estimates.
+            "random_rate": float(np.clip(scores.mean(), 0, 1)),
             "classes": _classes(session),
             "interest": session.interest,
             "effective_interest": session.effective_interest(),
@@ -210,14 +243,21 @@ def create_app(session, token, hosts=LOOPBACK_HOSTS):
     def get_state():
         return state()
 
-    @app.get("/api/image/{index}.png")
-    def image(index: int, size: int | None = None):
+    def check_index(index):
         if not 0 <= index < len(session.X):
             raise HTTPException(status_code=404, detail="no such image")
+
+    @app.get("/api/image/{index}.png")
+    def image(index: int, size: int | None = None, stretch: str = "auto"):
+        check_index(index)
         if size is not None and not 8 <= size <= 1024:
             raise HTTPException(status_code=422, detail="size must be in [8, 1024]")
+        if stretch not in STRETCHES:
+            raise HTTPException(
+                status_code=422, detail=f"stretch must be one of {list(STRETCHES)}"
+            )
         return Response(
-            display_png(session.X[index], size),
+            display_png(session.X[index], size, stretch),
             media_type="image/png",
             headers={"Cache-Control": "private, max-age=3600"},
         )
@@ -234,6 +274,41 @@ def create_app(session, token, hosts=LOOPBACK_HOSTS):
         except (TypeError, ValueError) as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         return {"index": body.index, "label": label, "round": round_, "saved": True}
+
+    @app.post("/api/labels")
+    def post_labels(body: BulkLabelIn):
+        """One label for many galaxies of the pool (browsing, "more like this")."""
+        if not body.indices or len(body.indices) > MAX_BULK:
+            raise HTTPException(
+                status_code=422, detail=f"give 1 to {MAX_BULK} galaxies"
+            )
+        for index in body.indices:
+            check_index(index)
+        try:
+            label = session.as_label(body.label)
+            round_ = session.label(body.indices, [label] * len(body.indices))
+        except (TypeError, ValueError) as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        return {"indices": body.indices, "label": label, "round": round_, "saved": True}
+
+    @app.get("/api/ranked")
+    def ranked(page: int = 0, per_page: int = 40):
+        if page < 0 or not 1 <= per_page <= 200:
+            raise HTTPException(
+                status_code=422, detail="page >= 0 and per_page in [1, 200]"
+            )
+        return views.ranked(page, per_page)
+
+    @app.get("/api/similar/{index}")
+    def similar(index: int, k: int = 12):
+        check_index(index)
+        if not 1 <= k <= 100:
+            raise HTTPException(status_code=422, detail="k must be in [1, 100]")
+        return {"of": views.cards([index])[0], "items": views.similar(index, k)}
+
+    @app.get("/api/map")
+    def feature_map():
+        return views.map()
 
     @app.post("/api/interest")
     def post_interest(body: InterestIn):
@@ -266,7 +341,16 @@ def create_app(session, token, hosts=LOOPBACK_HOSTS):
     return app
 
 
-def serve(session, *, host="127.0.0.1", port=0, token=None, open_browser=True):
+def serve(
+    session,
+    *,
+    host="127.0.0.1",
+    port=0,
+    token=None,
+    open_browser=True,
+    catalogue=None,
+    link=None,
+):
     """Serve the labelling page of ``session`` until interrupted.
 
     Parameters
@@ -281,6 +365,8 @@ def serve(session, *, host="127.0.0.1", port=0, token=None, open_browser=True):
         The secret every request must carry; None draws one.
     open_browser : bool, default=True
         Open the page in the default browser, where there is one.
+    catalogue, link
+        What the cards show and link to (see :func:`create_app`).
 
     Examples
     --------
@@ -290,7 +376,13 @@ def serve(session, *, host="127.0.0.1", port=0, token=None, open_browser=True):
     import uvicorn
 
     token = token or secrets.token_urlsafe(16)
-    app = create_app(session, token, hosts=(*LOOPBACK_HOSTS, host))
+    app = create_app(
+        session,
+        token,
+        hosts=(*LOOPBACK_HOSTS, host),
+        catalogue=catalogue,
+        link=link,
+    )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))

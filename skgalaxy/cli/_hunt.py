@@ -22,8 +22,25 @@ def _parse_interest(items):
     return interest or None
 
 
+def _cards(data, show):
+    """The page's catalogue: the ids, and the ``--show`` columns."""
+    import pandas as pd
+
+    absent = [c for c in show if c not in data.catalogue.columns]
+    if absent:
+        raise ValueError(
+            f"--show {absent}: the catalogue has no such column; its columns: "
+            f"{list(data.catalogue.columns)}."
+        )
+    return pd.concat(
+        [pd.DataFrame({"id": data.ids}), data.catalogue[show].reset_index(drop=True)],
+        axis=1,
+    )
+
+
 def _hunt_pool(args):
-    """The images of a hunt and the labels known already (None where unknown).
+    """The images of a hunt, the labels known already (None where unknown) and
+    the catalogue its cards show (None for files without one).
 
     ``.npz`` files and cutouts are read into memory, HDF5 lazily. Known labels
     come from the ``.npz`` file's labels or the catalogue's ``--label-column``
@@ -37,22 +54,25 @@ def _hunt_pool(args):
     if is_cutout_source(path):
         label_column = args.label_column
         data = read_data(args, labels=False)  # empty label cells are allowed
+        cards = _cards(data, args.show or [])
         if label_column is None:
-            return data.images, None
+            return data.images, None, cards
         if label_column not in data.catalogue.columns:
             raise ValueError(f"The catalogue has no label column {label_column!r}.")
         column = data.catalogue[label_column]
-        return data.images, np.where(column.isna(), None, column.astype(object))
+        known = np.where(column.isna(), None, column.astype(object))
+        return data.images, known, cards
     if suffix == ".npz":
         data = load_npz_images(path)
         if data.target is None:
-            return data.images, None
-        return data.images, np.asarray(data.target_names, dtype=object)[data.target]
+            return data.images, None, None
+        known = np.asarray(data.target_names, dtype=object)[data.target]
+        return data.images, known, None
     if suffix in (".h5", ".hdf5"):
         if not path.is_file():
             raise FileNotFoundError(f"No image file at {path}.")
         try:
-            return H5Images(path), None
+            return H5Images(path), None, None
         except OSError as exc:
             raise ValueError(f"Cannot read images from {path}: {exc}") from exc
     raise ValueError(
@@ -72,7 +92,9 @@ def run(args):
         ) from exc
     from ..active import HuntSession
 
-    images, known = _hunt_pool(args)
+    images, known, cards = _hunt_pool(args)
+    if (args.show or args.link) and cards is None:
+        raise ValueError("--show and --link need a catalogue or a folder of cutouts.")
     interest = _parse_interest(args.interest)
     if HuntSession.saved_in(args.session):
         print(f"resuming the hunt in {args.session}", flush=True)
@@ -100,7 +122,14 @@ def run(args):
             interest=interest,
             allow_pickle=args.allow_pickle,
         )
-    serve(session, host=args.host, port=args.port, open_browser=not args.no_browser)
+    serve(
+        session,
+        host=args.host,
+        port=args.port,
+        open_browser=not args.no_browser,
+        catalogue=cards,
+        link=args.link,
+    )
     return 0
 
 
@@ -145,6 +174,18 @@ def add_parser(commands):
         metavar="CLASS[=WEIGHT]",
         help="a class to hunt for (repeat for several); default: every class you "
         "name that is not 'not interesting'",
+    )
+    hunt.add_argument(
+        "--show",
+        nargs="+",
+        metavar="COLUMN",
+        help="catalogue columns each card shows (e.g. ra dec redshift)",
+    )
+    hunt.add_argument(
+        "--link",
+        metavar="URL",
+        help="a link on each card, filled from its catalogue row, e.g. "
+        "'https://www.legacysurvey.org/viewer?ra={ra}&dec={dec}&zoom=16'",
     )
     hunt.add_argument("--queries", type=int, default=10, help="galaxies per round")
     hunt.add_argument("--host", default="127.0.0.1", help="address to bind")
