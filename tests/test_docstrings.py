@@ -69,7 +69,7 @@ def _targets():
                 yield pytest.param(f"{path}.{name}", True, id=f"{path}.{name}")
 
 
-@pytest.mark.parametrize("import_path, member", _targets())
+@pytest.mark.parametrize("import_path, member", list(_targets()))
 def test_docstring_passes_numpydoc_validation(import_path, member):
     result = numpydoc_validate.validate(import_path)
     ignored = IGNORED | (IGNORED_FOR_MEMBERS if member else set())

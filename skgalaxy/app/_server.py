@@ -365,8 +365,11 @@ def serve(
         The secret every request must carry; None draws one.
     open_browser : bool, default=True
         Open the page in the default browser, where there is one.
-    catalogue, link
-        What the cards show and link to (see :func:`create_app`).
+    catalogue : pandas.DataFrame or None, default=None
+        One row per pool sample, shown on its card (see :func:`create_app`).
+    link : str or None, default=None
+        A URL template filled from a card's catalogue row; each card links
+        there (see :func:`create_app`).
 
     Examples
     --------

@@ -168,6 +168,16 @@ class PretrainedEncoder(
         From the fitted encoder, else the ``weights`` file, else timm's
         download (``pretrained=True``), else a given module's own weights;
         None for a timm architecture with none of these (random weights).
+
+        Parameters
+        ----------
+        in_chans : int
+            The number of input channels the encoder is built for.
+
+        Returns
+        -------
+        state_dict : dict or None
+            Parameter names to tensors, or None for random weights.
         """
         if hasattr(self, "net_"):
             return self.net_.module_.encoder.state_dict()
