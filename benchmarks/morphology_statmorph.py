@@ -150,7 +150,7 @@ def agreement_rows(ours, names, reference):
     return rows
 
 
-def write_reference(path, n_each=6):
+def write_reference(path, n_each=10):
     """A few galaxies with statmorph's values, for the test suite."""
     images, y = galaxies(500)
     chosen = np.r_[np.flatnonzero(y == 1)[:n_each], np.flatnonzero(y == 0)[:n_each]]

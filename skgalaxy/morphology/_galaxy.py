@@ -382,17 +382,9 @@ def _clipped_stats(values, sigma=3.0):
 
 
 def _boxcar_smoothed(image, width):
-    """The mean over a ``width``-pixel box centred on each pixel.
+    """The mean over a ``width``-pixel box about each pixel.
 
-    An even width is centred as astropy's ``Box2DKernel`` centres it: one
-    pixel wider, with half weights at both ends, so that the smoothing turns
-    with the image.
+    Placed as ``scipy.ndimage.uniform_filter`` places it, as statmorph does:
+    an even box reaches one pixel further up and left than down and right.
     """
-    if width < 2:
-        return image
-    if width % 2:
-        kernel = np.full(width, 1.0 / width)
-    else:
-        kernel = np.r_[0.5, np.ones(width - 1), 0.5] / width
-    rows = ndimage.correlate1d(image, kernel, axis=0, mode="reflect")
-    return ndimage.correlate1d(rows, kernel, axis=1, mode="reflect")
+    return image if width < 2 else ndimage.uniform_filter(image, size=width)

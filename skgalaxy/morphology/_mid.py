@@ -43,7 +43,7 @@ def mid_segment(flux, segment_values, brightest):
         mean = flux[main_clump(q)].mean()
         return (1.0 if mean == 0 else quantile(segment_values, q) / mean) - ETA
 
-    if excess(0.0) > 0:
+    if len(segment_values) == 0 or excess(0.0) > 0:
         return None
     q = optimize.brentq(excess, 0.0, 1.0, xtol=1.0 / len(segment_values))
     smooth = ndimage.uniform_filter(main_clump(q).astype(np.float64), _SEGMENT_BOXCAR)
@@ -63,7 +63,7 @@ def multimode(flux, values):
     ``A2**2 / A1`` (Freeman et al. 2013; Peth et al. 2016): near 1 for two
     nuclei of one size, 0 for one."""
     positive = flux > 0
-    if not positive.any():
+    if not positive.any() or len(values) == 0:
         return 0.0
     # Every level is at least 0 and at 0 all pixels form one clump, so the
     # clumps of any level lie in the box of the positive pixels.
