@@ -58,12 +58,19 @@ def _clump_areas(flux, level):
     return np.sort(np.bincount(labels.ravel())[1:])[::-1]
 
 
+def _n_peaks(flux):
+    """An upper bound on the number of positive regional maxima: a level's
+    clumps each hold one, so below two the multimode is 0 at every level."""
+    peaks = (flux > 0) & (flux == ndimage.maximum_filter(flux, size=3))
+    return ndimage.label(peaks, structure=CONNECTIVITY)[1]
+
+
 def multimode(flux, values):
     """``A2 / A1`` of the two largest clumps at the flux level that maximises
     ``A2**2 / A1`` (Freeman et al. 2013; Peth et al. 2016): near 1 for two
     nuclei of one size, 0 for one."""
     positive = flux > 0
-    if not positive.any() or len(values) == 0:
+    if not positive.any() or len(values) == 0 or _n_peaks(flux) < 2:
         return 0.0
     # Every level is at least 0 and at 0 all pixels form one clump, so the
     # clumps of any level lie in the box of the positive pixels.
