@@ -36,6 +36,7 @@ SCRIPTS = [
     "cae_anomaly",
     "ahunt_hunt",
     "hunt_routes",
+    "morphology_statmorph",
 ]
 
 

@@ -42,8 +42,12 @@ def prediction_table(model, images, start=0):
 
     Outlier detectors give ``score_samples``, ``anomaly_score`` and
     ``outlier`` (+1/-1); classifiers the ``prediction`` and one
-    ``proba_<class>`` column per class; transformers one ``z<i>`` column per
-    output feature.
+    ``proba_<class>`` column per class; transformers one column per output
+    feature, named by ``get_feature_names_out`` (``z<i>`` where the model has
+    no names).
+
+    .. versionchanged:: 0.2
+       Transformer columns carry the model's feature names instead of ``z<i>``.
 
     Parameters
     ----------
@@ -85,11 +89,20 @@ def prediction_table(model, images, start=0):
             table[f"proba_{name}"] = proba[:, i]
     elif hasattr(model, "transform"):
         codes = np.asarray(model.transform(images))
-        columns = [f"z{i}" for i in range(codes.shape[1])]
+        columns = _feature_names(model, codes.shape[1])
         table = pd.concat([table, pd.DataFrame(codes, columns=columns)], axis=1)
     else:
         table["prediction"] = model.predict(images)
     return table
+
+
+def _feature_names(model, n_columns):
+    """The model's output feature names, or ``z0, z1, ...`` where it has none."""
+    try:
+        names = [str(name) for name in model.get_feature_names_out()]
+    except (AttributeError, ValueError, TypeError):
+        names = []
+    return names if len(names) == n_columns else [f"z{i}" for i in range(n_columns)]
 
 
 def _part_name(number):

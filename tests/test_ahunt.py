@@ -288,7 +288,7 @@ def test_images_are_hunted_on_their_morphology_by_default(small_set):
     y = np.where(np.arange(len(y)) < 60, y, None)
     on_images = TINY["ahunt"]().fit(X, y)
     assert on_images.backbone_ == "morphology"
-    assert on_images.scaler_.n_features_in_ == 12  # statistics of RGB images
+    assert on_images.scaler_.n_features_in_ == 17  # statistics of RGB images
     route = make_pipeline(MorphologyTransformer(), TINY["ahunt"]()).fit(X, y)
     np.testing.assert_array_equal(on_images.score_samples(X), route.score_samples(X))
     np.testing.assert_array_equal(

@@ -104,9 +104,13 @@ def cutouts(tmp_path):
         ("classifier", ["index", "prediction", "proba_edge_on", "proba_round"]),
         ("cae", ["index", "score_samples", "anomaly_score", "outlier"]),
         ("ahunt", ["index", "score_samples", "anomaly_score", "outlier"]),
-        ("vae", ["index", *[f"z{i}" for i in range(16)]]),
-        ("contrastive", ["index", *[f"z{i}" for i in range(256)]]),
-        ("morphology", ["index", *[f"z{i}" for i in range(12)]]),
+        ("vae", ["index", *[f"flowvaetransformer{i}" for i in range(16)]]),
+        ("contrastive", ["index", *[f"contrastivetransformer{i}" for i in range(256)]]),
+        ("morphology", ["index", "asymmetry", "outer_asymmetry", "shape_asymmetry",
+                        "concentration", "smoothness", "gini", "m20", "gini_m20_merger",
+                        "gini_m20_bulge", "multimode", "intensity", "deviation",
+                        "ellipticity", "log_half_light_radius", "second_peak",
+                        "colour_0_1", "colour_1_2"]),
     ],
 )
 def test_train_then_predict(cutouts, tmp_path, capsys, model, columns):

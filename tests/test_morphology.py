@@ -1,7 +1,10 @@
 """MorphologyTransformer: the measures on images whose answer is known."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from scipy.stats import spearmanr
 
 from skgalaxy import MorphologyTransformer
 from skgalaxy.datasets import make_galaxies
@@ -76,16 +79,22 @@ def test_colours_are_the_flux_ratios_of_adjacent_channels():
 
 
 def test_every_turn_and_mirror_image_gives_the_same_measures():
-    images = make_galaxies(6, image_size=SIZE, random_state=0).images
+    # Noiseless: the sky is zero in every orientation.  What differs is the
+    # centre search's path (a simplex started on the pixel grid), which
+    # moves the asymmetries in the third decimal at most; and smoothness,
+    # whose even boxcar sits half a pixel off centre as statmorph places it.
+    pair = exponential_disc() + 0.6 * exponential_disc(3.0, MIDDLE + 5, MIDDLE + 11)
+    images = np.stack([pair, exponential_disc(6.0)])[..., np.newaxis]
     model = MorphologyTransformer().fit(images)
+    names = list(model.get_feature_names_out())
+    tolerance = np.where(np.array(names) == "smoothness", 0.02, 5e-3)
     expected = model.transform(images)
     for turns in range(4):
         for flip in (False, True):
             moved = np.rot90(images, turns, axes=(1, 2))
             moved = moved[:, :, ::-1] if flip else moved
-            np.testing.assert_allclose(
-                model.transform(np.ascontiguousarray(moved)), expected, atol=1e-9
-            )
+            found = model.transform(np.ascontiguousarray(moved))
+            assert (np.abs(found - expected) <= tolerance).all(), (turns, flip)
 
 
 def test_merging_galaxies_are_more_asymmetric_than_smooth_ones():
@@ -103,14 +112,14 @@ def test_shapes_names_chunks_and_flat_input():
     images = make_galaxies(300, image_size=16, random_state=0).images
     model = MorphologyTransformer().fit(images)
     out = model.transform(images)
-    assert out.shape == (300, 12) and np.isfinite(out).all()
+    assert out.shape == (300, 17) and np.isfinite(out).all()
     assert list(model.get_feature_names_out()[-2:]) == ["colour_0_1", "colour_1_2"]
     # Measured chunk by chunk (256 images): each row depends on its image only.
     np.testing.assert_array_equal(model.transform(images[250:]), out[250:])
     flat = MorphologyTransformer().fit(images.reshape(300, -1))
     np.testing.assert_array_equal(flat.transform(images.reshape(300, -1)), out)
     single = MorphologyTransformer().fit(images[..., :1])
-    assert single.transform(images[..., :1]).shape == (300, 10)
+    assert single.transform(images[..., :1]).shape == (300, 15)
 
 
 def test_blank_and_tiny_images_give_finite_values():
@@ -168,3 +177,27 @@ def test_a_hunt_runs_on_the_statistics_in_a_pipeline():
     shown = hunt[-1].query(hunt[0].transform(data.images))
     assert len(shown) == 5 and len(set(shown)) == 5
     assert np.isfinite(hunt.score_samples(data.images)).all()
+
+
+REFERENCE = Path(__file__).parent / "data" / "statmorph_reference.npz"
+
+
+@pytest.fixture(scope="module")
+def statmorph_reference():
+    """20 gz1_sdss_64 galaxies (10 mergers) and statmorph 0.7's values, written
+    by ``benchmarks/morphology_statmorph.py --write-reference``."""
+    with np.load(REFERENCE) as stored:
+        return stored["images"], stored["values"], list(stored["names"])
+
+
+def test_the_statistics_agree_with_statmorph(statmorph_reference):
+    images, reference, names = statmorph_reference
+    ours = measured(images, threshold=2.0)
+    for j, name in enumerate(names):
+        difference = np.median(np.abs(ours[name] - reference[:, j]))
+        spread = np.ptp(reference[:, j])
+        rho = spearmanr(ours[name], reference[:, j]).statistic
+        # multimode and intensity jump where two clumps merge at a nearby
+        # flux level, so a galaxy or two may differ; the ranks still hold.
+        assert difference <= 0.02 * spread, (name, difference, spread)
+        assert rho >= 0.85, (name, rho)
