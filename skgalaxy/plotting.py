@@ -23,11 +23,17 @@ def _pyplot():
     return plt
 
 
-def _displayable(image):
-    image = np.asarray(image)
-    if image.dtype == np.uint8:
-        return image
-    return np.clip(image, 0, 1)
+def _one_stretch(rows):
+    """Every row's images on one linear scale, so brightness compares across
+    rows: uint8 as it is, floats divided by the brightest row's 99.5th
+    percentile (at least 1) and clipped to [0, 1]."""
+    arrays = {title: np.asarray(images) for title, images in rows.items()}
+    floats = [a for a in arrays.values() if a.dtype != np.uint8 and a.size]
+    top = max([1.0, *(float(np.percentile(a, 99.5)) for a in floats)])
+    return {
+        title: a if a.dtype == np.uint8 else np.clip(a / top, 0, 1)
+        for title, a in arrays.items()
+    }
 
 
 def plot_class_grid(images, target, target_names, n_per_class=8, title=None):
@@ -36,7 +42,8 @@ def plot_class_grid(images, target, target_names, n_per_class=8, title=None):
     Parameters
     ----------
     images : ndarray of shape (n, H, W, 3)
-        The images, uint8 or float in [0, 1].
+        The images: uint8 as they are, floats all on one linear scale (see
+        :func:`plot_image_rows`).
     target : ndarray of shape (n,)
         Indices into ``target_names``.
     target_names : sequence of str
@@ -65,12 +72,16 @@ def plot_class_grid(images, target, target_names, n_per_class=8, title=None):
     fig, axes = plt.subplots(
         rows, n_per_class, squeeze=False, figsize=(1.1 * n_per_class, 1.25 * rows)
     )
+    target = np.asarray(target)
+    shown = _one_stretch(
+        {row: images[np.flatnonzero(target == row)[:n_per_class]]
+         for row in range(len(target_names))}
+    )  # fmt: skip
     for row, name in enumerate(target_names):
-        members = np.flatnonzero(np.asarray(target) == row)[:n_per_class]
         for col, ax in enumerate(axes[row]):
             ax.axis("off")
-            if col < len(members):
-                ax.imshow(_displayable(images[members[col]]))
+            if col < len(shown[row]):
+                ax.imshow(shown[row][col])
         axes[row, 0].set_title(str(name), fontsize=8, loc="left")
     if title:
         fig.suptitle(title)
@@ -130,7 +141,9 @@ def plot_image_rows(rows, n_images=8, titles=None):
     Parameters
     ----------
     rows : dict of str -> ndarray of shape (n, H, W, 3)
-        Row title to images (uint8, or float in [0, 1]).
+        Row title to images: uint8, shown as they are, or floats, all rows on
+        one linear scale (to the brightest row's 99.5th percentile, at least
+        1), so brightness compares across rows.
     n_images : int, default=8
         Images per row.
     titles : dict of str -> sequence of str, default=None
@@ -154,19 +167,15 @@ def plot_image_rows(rows, n_images=8, titles=None):
     unknown = set(titles) - set(rows)
     if unknown:
         raise ValueError(f"titles name rows that do not exist: {sorted(unknown)}.")
-    titles = {} if titles is None else titles
-    unknown = set(titles) - set(rows)
-    if unknown:
-        raise ValueError(f"titles name rows that do not exist: {sorted(unknown)}.")
     plt = _pyplot()
     fig, axes = plt.subplots(
         len(rows), n_images, squeeze=False, figsize=(1.1 * n_images, 1.3 * len(rows))
     )
-    for ax_row, (title, images) in zip(axes, rows.items()):
+    for ax_row, (title, images) in zip(axes, _one_stretch(rows).items()):
         for col, ax in enumerate(ax_row):
             ax.axis("off")
             if col < len(images):
-                ax.imshow(_displayable(images[col]))
+                ax.imshow(images[col])
             captions = titles.get(title, ())
             if col < len(captions):
                 ax.text(
@@ -192,7 +201,12 @@ HUNT_METRICS = {
 }
 
 
-def plot_hunt_curves(results, metrics=("rws", "recall", "query_rate")):
+def _metric_label(metric, k):
+    label = HUNT_METRICS.get(metric, metric)
+    return label if k is None else label.replace("at k", f"at k={k}")
+
+
+def plot_hunt_curves(results, metrics=("rws", "recall", "query_rate"), k=None):
     """Per-round curves of a simulated hunt, one line per method.
 
     With several runs (e.g. a ``seed`` column) the line is the mean per round
@@ -204,6 +218,9 @@ def plot_hunt_curves(results, metrics=("rws", "recall", "query_rate")):
         From :func:`skgalaxy.active.simulate_hunt` (runs may be concatenated).
     metrics : sequence of str, default=("rws", "recall", "query_rate")
         Columns to draw, one panel each.
+    k : int, default=None
+        The ``k`` the results were computed at (``simulate_hunt``'s), written
+        into the axis labels of the metrics taken at ``k``.
 
     Returns
     -------
@@ -234,10 +251,10 @@ def plot_hunt_curves(results, metrics=("rws", "recall", "query_rate")):
             stats = part.groupby("round")[metric].agg(["mean", "min", "max"])
             ax.plot(stats.index, stats["mean"], marker=".", label=method)
             ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.15)
-        ax.set_xlabel("round")
-        ax.set_ylabel(HUNT_METRICS.get(metric, metric))
+        ax.set_xlabel("round (night)")
+        ax.set_ylabel(_metric_label(metric, k))
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize="small")
+    axes[0][0].legend(title="method", fontsize="small")
     fig.tight_layout()
     return fig

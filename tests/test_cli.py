@@ -71,6 +71,12 @@ def test_demo_on_a_npz_file(tmp_path, capsys):
         "hunt_curves.png",
     ):
         assert f"({figure})" in report and (tmp_path / "r" / figure).is_file()
+    # Every figure comes with a sentence on how to read it, and the summary
+    # with what its figures mean.
+    for section in report.split("### ")[1:]:
+        caption, how_to_read, image = section.strip().split("\n\n")
+        assert image.startswith("![") and how_to_read.endswith(".")
+    assert "rank-weighted score (RWS)" in report and "nats" in report
 
 
 def test_demo_missing_file_is_a_clear_error(tmp_path, capsys):

@@ -16,6 +16,23 @@ QUICK_CLASSES = (
 )
 
 
+_SUMMARY_KEY = (
+    "Each step trains one estimator at its defaults on the data below and "
+    "scores it on images it did not see. Accuracy and macro-F1 (the mean of "
+    "the per-class F1, so that rare classes count) range from 0 to 1; the "
+    "ELBO is the flow VAE's lower bound on the log-likelihood of a held-out "
+    "image, in nats (higher is better); ROC AUC is the chance that a planted "
+    "anomaly scores above a normal galaxy (0.5 is guessing); the rank-weighted "
+    "score (RWS) of a hunt with n anomalies is 1 when its n highest-ranked "
+    "galaxies are the anomalies and 0 when none of them is, the top ranks "
+    "weighing most."
+)
+
+
+#: The hunt's recall is over the ``K_HUNT`` highest-ranked galaxies.
+K_HUNT = 20
+
+
 class Report:
     """Collects figures and summary rows; writes ``report.md`` in ``out``."""
 
@@ -25,13 +42,14 @@ class Report:
         self.sections = []
         self.summary = []
 
-    def figure(self, name, caption, function, *args):
-        """Draw with ``skgalaxy.plotting.<function>``, save, and keep for the report."""
+    def figure(self, name, caption, how_to_read, function, *args, **kwargs):
+        """Draw with ``skgalaxy.plotting.<function>``, save, and keep for the
+        report under ``caption``, with a sentence on how to read it."""
         path = self.out / name
         try:
             from .. import plotting
 
-            fig = getattr(plotting, function)(*args)
+            fig = getattr(plotting, function)(*args, **kwargs)
         except ImportError:
             print(f"matplotlib is not installed: {name} not written.")
             return
@@ -39,7 +57,8 @@ class Report:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-        self.sections.append(f"### {caption}\n\n![{caption}]({name})\n")
+        image = f"![{caption}]({name})"
+        self.sections.append(f"### {caption}\n\n{how_to_read}\n\n{image}\n")
         print(f"wrote {path}")
 
     def add(self, step, result, seconds):
@@ -48,7 +67,8 @@ class Report:
     def write(self, title):
         rows = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in self.summary)
         text = (
-            f"# {title}\n\n| step | result | time |\n|---|---|---|\n{rows}\n\n"
+            f"# {title}\n\n{_SUMMARY_KEY}\n\n"
+            f"| step | result | time |\n|---|---|---|\n{rows}\n\n"
             + "\n".join(self.sections)
         )
         path = self.out / "report.md"
@@ -120,6 +140,7 @@ def run_demo(args):
     report.figure(
         "examples.png",
         "Example images per class",
+        "A row per class, the first eight images of each, all on one stretch.",
         "plot_class_grid",
         data.images,
         data.target,
@@ -191,6 +212,9 @@ def _demo_classifier(data, args, report):
     report.figure(
         "confusion_matrix.png",
         "Classifier confusion matrix (held-out images)",
+        "Rows are the true classes, columns the predicted ones; each row sums "
+        "to 1, so the diagonal is each class's recall and the rest says what "
+        "it is mistaken for.",
         "plot_confusion_matrix",
         y_test,
         pred,
@@ -231,12 +255,17 @@ def _demo_flow_vae(data, args, report):
     report.figure(
         "vae_reconstructions.png",
         "Flow VAE: held-out images and their reconstructions",
+        "Top: images the VAE did not train on (arcsinh-scaled); bottom: each "
+        "decoded from its embedding, on the same stretch. Blur and lost "
+        "detail show what the embedding does not keep.",
         "plot_image_rows",
         {"input": test[:8], "reconstruction": recon},
     )
     report.figure(
         "vae_samples.png",
         "Flow VAE: new galaxies from Gaussian noise pushed through the flow",
+        "Each image is decoded from a point the flow prior draws: the closer "
+        "they look to the examples above, the better the model of galaxies.",
         "plot_image_rows",
         {"sample": samples},
     )
@@ -331,9 +360,13 @@ def _demo_cae(anomalies, args, report):
     top = test[np.argsort(joint.score_samples(images[test]))[:8]]
     report.figure(
         "anomaly_gallery.png",
-        "CAE codes + morphology: the eight most anomalous test images (title = truth)",
+        "CAE codes + morphology: the eight most anomalous test images",
+        "The test images the detector finds least likely, most anomalous on "
+        "the left; the caption under each is what it truly is (normal or the "
+        "kind of planted anomaly).",
         "plot_image_rows",
         {"most anomalous": images[top]},
+        titles={"most anomalous": list(kinds[top])},
     )
     print("most anomalous, truth:", ", ".join(kinds[top]))
 
@@ -389,14 +422,14 @@ def _demo_hunt(anomalies, scaler, vae, args, report):
         initial,
         nights,
         interest_labels=interest,
-        k=20,
+        k=K_HUNT,
         verbose=_progress(args),
     )
     final = results[results["round"] == n_nights].set_index("method")
     for method, row in final.iterrows():
         print(
             f"  {method:<34} final rank-weighted score {row['rws']:.3f}, "
-            f"recall@20 {row['recall']:.3f}"
+            f"recall at k={K_HUNT} {row['recall']:.3f}"
         )
     report.add(
         "AHUNTDetector hunt",
@@ -407,8 +440,14 @@ def _demo_hunt(anomalies, scaler, vae, args, report):
     report.figure(
         "hunt_curves.png",
         "Simulated hunt for the planted anomalies: scores per night",
+        "After each night the methods rank the whole pool seen so far. Left: "
+        "the rank-weighted score (1: the anomalies ranked first); middle: the "
+        f"share of the anomalies among the {K_HUNT} highest ranked; right: "
+        "the share of the galaxies shown to the oracle that night that were "
+        "anomalies (the forest asks nothing). Higher is better in each.",
         "plot_hunt_curves",
         results,
+        k=K_HUNT,
     )
 
 
