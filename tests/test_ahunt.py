@@ -298,6 +298,23 @@ def test_images_are_hunted_on_their_morphology_by_default(small_set):
     assert on_images.n_features_in_ == 16 * 16 * 3  # what it was given
 
 
+def test_n_jobs_measures_the_statistics_in_processes(small_set, monkeypatch):
+    from skgalaxy.anomaly import _ahunt
+
+    X, y = small_set
+    asked = []
+
+    def measure(images, *args, n_jobs=None):
+        asked.append(n_jobs)
+        return _measure(images, *args, n_jobs=n_jobs)
+
+    _measure = _ahunt.measure_morphology
+    monkeypatch.setattr(_ahunt, "measure_morphology", measure)
+    det = TINY["ahunt"](n_jobs=2).fit(X, y)
+    det.score_samples(X)
+    assert asked == [2, 2]
+
+
 def test_image_input_uses_a_cnn():
     data = make_galaxies(
         60,

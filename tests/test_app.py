@@ -367,3 +367,25 @@ def test_display_png_stretches_each_band_on_request():
     np.testing.assert_array_equal(shown[..., 0], shown[..., 1])
     together = np.asarray(Image.open(BytesIO(display_png(image, stretch="linear"))))
     assert together[..., 0].max() < together[..., 1].max()
+
+
+def test_serve_prepares_the_first_round_and_answers_without_delay(hunt, monkeypatch):
+    import socket
+
+    import uvicorn
+
+    from skgalaxy.app import serve
+
+    session, _ = hunt
+    seen = {}
+
+    def run(server, sockets):
+        seen["pending"] = len(session.pending())
+        # Accepted connections inherit the option: no ~40 ms Nagle wait.
+        option = sockets[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        seen["no_delay"] = bool(option)
+        sockets[0].close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    serve(session, open_browser=False)
+    assert seen == {"pending": 4, "no_delay": True}

@@ -145,6 +145,7 @@ def test_train_then_predict(cutouts, tmp_path, capsys, model, columns):
         np.testing.assert_allclose(table.iloc[:, 1:], fitted.transform(images))
     if model in ("ahunt", "morphology"):  # on the images as observed
         assert type(fitted[0]).__name__ == "MorphologyTransformer"
+        assert fitted[0].n_jobs == -1  # --jobs: every core by default
     capsys.readouterr()
     assert main(["predict", str(saved), "--data", str(cutouts)]) == 0
     assert capsys.readouterr().out.startswith(",".join(columns))
@@ -262,7 +263,9 @@ def test_the_predict_command_warns_that_a_joblib_file_is_a_program():
     assert "trust" in predict.format_help()
 
 
-def test_hunt_starts_on_the_morphology_route_by_default(cutouts, tmp_path, monkeypatch):
+def test_hunt_starts_on_the_morphology_route_by_default(
+    cutouts, tmp_path, monkeypatch, capsys
+):
     pytest.importorskip("fastapi")
     import skgalaxy.app
 
@@ -274,4 +277,14 @@ def test_hunt_starts_on_the_morphology_route_by_default(cutouts, tmp_path, monke
     assert main(["hunt", "--data", str(cutouts), "--session", str(folder)]) == 0
     steps = [type(step).__name__ for step in served[0].detector_]
     assert steps == ["MorphologyTransformer", "AHUNTDetector"]
+    assert served[0].detector_[0].n_jobs == -1  # every core measures
     served[0].close()
+    again = ["hunt", "--data", str(cutouts), "--session", str(tmp_path / "one")]
+    assert main([*again, "--jobs", "1"]) == 0
+    assert served[1].detector_[0].n_jobs == 1
+    served[1].close()
+    for bad in ("0", "-2", "many"):
+        with pytest.raises(SystemExit) as exc:
+            main([*again, "--jobs", bad])
+        assert exc.value.code == 2
+        assert "not a number of processes" in capsys.readouterr().err

@@ -122,6 +122,14 @@ def test_shapes_names_chunks_and_flat_input():
     assert single.transform(images[..., :1]).shape == (300, 15)
 
 
+def test_processes_side_by_side_give_the_same_statistics():
+    images = make_galaxies(600, image_size=16, random_state=0).images
+    alone = MorphologyTransformer().fit_transform(images)
+    parallel = MorphologyTransformer(n_jobs=2).fit_transform(images)
+    # Each process measures whole chunks with the same float64 code.
+    np.testing.assert_array_equal(parallel, alone)
+
+
 def test_blank_and_tiny_images_give_finite_values():
     for images in (np.zeros((3, 16, 16, 3)), np.ones((2, 2, 2, 1))):
         assert np.isfinite(MorphologyTransformer().fit_transform(images)).all()
@@ -136,7 +144,11 @@ def test_a_higher_threshold_keeps_a_smaller_segment():
 
 @pytest.mark.parametrize(
     "params, match",
-    [({"threshold": 0.0}, "threshold"), ({"image_shape": (4, 4, 3)}, "image_shape")],
+    [
+        ({"threshold": 0.0}, "threshold"),
+        ({"image_shape": (4, 4, 3)}, "image_shape"),
+        ({"n_jobs": 1.5}, "n_jobs"),
+    ],
 )
 def test_bad_parameters_are_refused(params, match):
     images = np.zeros((2, 8, 8, 3))

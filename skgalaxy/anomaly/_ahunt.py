@@ -181,6 +181,13 @@ class AHUNTDetector(
     image_shape : tuple of int or None, default=None
         ``(height, width, channels)`` of flat image input with an image
         backbone ("morphology", "cnn", "d4").
+    n_jobs : int or None, default=None
+        Processes measuring the morphology statistics side by side
+        (``backbone="morphology"``; see
+        :class:`~skgalaxy.morphology.MorphologyTransformer`): None means 1,
+        -1 every core.
+
+        .. versionadded:: 0.2
     device : {"auto", "cpu", "cuda"}, default="auto"
         "auto" takes CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -297,6 +304,7 @@ class AHUNTDetector(
         "augment": ["boolean"],
         "epochs_per_round": [Interval(Integral, 1, None, closed="left")],
         "contamination": CONTAMINATION_CONSTRAINT,
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -322,6 +330,7 @@ class AHUNTDetector(
         lr=3e-3,
         weight_decay=1e-4,
         image_shape=None,
+        n_jobs=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -347,6 +356,7 @@ class AHUNTDetector(
         self.lr = lr
         self.weight_decay = weight_decay
         self.image_shape = image_shape
+        self.n_jobs = n_jobs
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -370,7 +380,7 @@ class AHUNTDetector(
             return self._image_batches(X, reset=reset)
         if self.backbone_ == "morphology":
             images = validate_images(self, X, reset=reset, image_shape=self.image_shape)
-            X = measure_morphology(images).astype(np.float32)
+            X = measure_morphology(images, n_jobs=self.n_jobs).astype(np.float32)
         else:
             X = validate_data(self, X, reset=reset, dtype=np.float32)
         if reset:

@@ -233,6 +233,8 @@ def create_app(session, token, hosts=LOOPBACK_HOSTS, *, catalogue=None, link=Non
             .to_dict(orient="records"),
         }
 
+    # serve() computes the first round's state before it announces the page.
+    app.state.round_state = state
     html = _page()
 
     @app.get("/", response_class=HTMLResponse)
@@ -386,8 +388,12 @@ def serve(
         catalogue=catalogue,
         link=link,
     )
+    app.state.round_state()  # the queries and the scores, so the page opens at once
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit it: without it, Nagle's algorithm holds
+    # each response's body until the client's delayed ACK, about 40 ms.
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     listener.bind((host, port))
     listener.listen(128)  # connections wait in the backlog until uvicorn serves
     url = f"http://{host}:{listener.getsockname()[1]}/?token={token}"

@@ -1,5 +1,6 @@
 """What the sub-commands share: models, data sources and how model files load."""
 
+import argparse
 from pathlib import Path
 
 #: ``skgalaxy train`` models: (module, class, needs labels, the step before it).
@@ -20,13 +21,13 @@ MODELS = {
 }
 
 
-def build_model(name, softening=20.0, **params):
+def build_model(name, softening=20.0, n_jobs=None, **params):
     """The pipeline ``skgalaxy train NAME`` fits: its first step, then the model.
 
     ``params`` go to the model, those it does not take (``max_epochs`` of the
-    morphology statistics) are left out; ``softening`` is ArcsinhScaler's.
-    ``"ahunt"`` is the hunt's default: the morphology statistics measured
-    once, then AHUNTDetector on them.
+    morphology statistics) are left out; ``softening`` is ArcsinhScaler's,
+    ``n_jobs`` MorphologyTransformer's. ``"ahunt"`` is the hunt's default:
+    the morphology statistics measured once, then AHUNTDetector on them.
     """
     import importlib
 
@@ -34,6 +35,8 @@ def build_model(name, softening=20.0, **params):
 
     module, class_name, _, before = MODELS[name]
     cls = getattr(importlib.import_module(module), class_name)
+    if name == "morphology":
+        params = {**params, "n_jobs": n_jobs}
     accepted = cls().get_params()
     model = cls(**{k: v for k, v in params.items() if k in accepted})
     if before == "arcsinh":
@@ -43,8 +46,31 @@ def build_model(name, softening=20.0, **params):
     if before == "morphology":
         from ..morphology import MorphologyTransformer
 
-        return make_pipeline(MorphologyTransformer(), model)
+        return make_pipeline(MorphologyTransformer(n_jobs=n_jobs), model)
     return make_pipeline(model)
+
+
+def add_jobs_option(parser):
+    """``--jobs``: the processes that measure morphology statistics."""
+
+    def jobs(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value == 0 or value < -1:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number of processes (a positive integer, or "
+                "-1 for every core)"
+            )
+        return value
+
+    parser.add_argument(
+        "--jobs",
+        type=jobs,
+        default=-1,
+        help="processes measuring the morphology statistics (default -1: every core)",
+    )
 
 
 def add_data_options(parser, labels=False):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import _load, add_data_options, build_model, read_data
+from ._common import _load, add_data_options, add_jobs_option, build_model, read_data
 
 
 def _parse_interest(items):
@@ -107,7 +107,9 @@ def run(args):
         if args.model is not None:
             detector = _load(args.model)
         else:
-            detector = build_model("ahunt", n_queries=args.queries, random_state=0)
+            detector = build_model(
+                "ahunt", n_jobs=args.jobs, n_queries=args.queries, random_state=0
+            )
         print(
             f"starting a hunt in {args.session} over {len(images)} images "
             "(fitting the model first)",
@@ -188,6 +190,7 @@ def add_parser(commands):
         "'https://www.legacysurvey.org/viewer?ra={ra}&dec={dec}&zoom=16'",
     )
     hunt.add_argument("--queries", type=int, default=10, help="galaxies per round")
+    add_jobs_option(hunt)
     hunt.add_argument("--host", default="127.0.0.1", help="address to bind")
     hunt.add_argument("--port", type=_port, default=8765, help="0: any free port")
     hunt.add_argument("--no-browser", action="store_true", help="do not open a browser")

@@ -5,7 +5,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import MODELS, _load_labelled, _save, add_data_options, build_model
+from ._common import (
+    MODELS,
+    _load_labelled,
+    _save,
+    add_data_options,
+    add_jobs_option,
+    build_model,
+)
 
 
 def run(args):
@@ -15,7 +22,9 @@ def run(args):
     params = {"random_state": args.random_state, "verbose": 0 if args.quiet else 1}
     if args.epochs is not None:
         params["max_epochs"] = args.epochs
-    model = build_model(args.model, softening=args.softening, **params)
+    model = build_model(
+        args.model, softening=args.softening, n_jobs=args.jobs, **params
+    )
     y = None
     if supervised:
         y = np.asarray(data.target_names)[data.target]
@@ -65,6 +74,7 @@ def add_parser(commands):
         help="ArcsinhScaler's softening: a number (20 suits 8-bit images) or "
         "'auto' (each band's sky noise: for flux)",
     )
+    add_jobs_option(train)
     train.add_argument("--random-state", type=int, default=0)
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run)

@@ -2,6 +2,7 @@
 
 import numpy as np
 from scipy import ndimage
+from sklearn.utils.parallel import Parallel, delayed
 
 from ._galaxy import Galaxy
 from ._segmentation import border_pixels, border_width, detect, subtract_sky
@@ -32,21 +33,21 @@ STATISTICS = {
 _PEAK_SEPARATION = 3
 
 
-def measure_morphology(images, threshold=2.0):
+def measure_morphology(images, threshold=2.0, n_jobs=None):
     """The statistics of validated NHWC images (see :class:`MorphologyTransformer`).
 
     Measured a chunk at a time, so memory holds a few copies of a chunk,
-    not of the data.
+    not of the data; ``n_jobs`` processes measure chunks side by side
+    (joblib's meaning: None is 1, -1 every core).
     """
     n_channels = images.shape[3]
     if len(images) == 0:
         return np.empty((0, len(STATISTICS) + n_channels - 1))
-    return np.concatenate(
-        [
-            _measure(images[start : start + _CHUNK], threshold)
-            for start in range(0, len(images), _CHUNK)
-        ]
-    )
+    chunks = (images[start : start + _CHUNK] for start in range(0, len(images), _CHUNK))
+    if len(images) <= _CHUNK:
+        n_jobs = None  # one chunk: a worker process would only add its start-up
+    rows = Parallel(n_jobs=n_jobs)(delayed(_measure)(c, threshold) for c in chunks)
+    return np.concatenate(rows)
 
 
 def _measure(images, threshold):

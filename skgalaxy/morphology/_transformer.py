@@ -1,6 +1,6 @@
 """Non-parametric morphology of galaxy images: what astronomers measure by hand."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -76,6 +76,12 @@ class MorphologyTransformer(TransformerMixin, BaseEstimator):
     image_shape : tuple of int (height, width, channels) or None, default=None
         Shape of the images when ``X`` is given flat; see
         :class:`~skgalaxy.ArcsinhScaler`.
+    n_jobs : int or None, default=None
+        Processes measuring chunks of 256 images side by side: None means 1
+        (unless in a :obj:`joblib.parallel_backend` context), -1 every core.
+        The statistics are the same whatever the number.
+
+        .. versionadded:: 0.2
 
     Attributes
     ----------
@@ -111,11 +117,13 @@ class MorphologyTransformer(TransformerMixin, BaseEstimator):
     _parameter_constraints = {
         "threshold": [Interval(Real, 0, None, closed="neither")],
         "image_shape": [tuple, list, None],
+        "n_jobs": [Integral, None],
     }
 
-    def __init__(self, *, threshold=2.0, image_shape=None):
+    def __init__(self, *, threshold=2.0, image_shape=None, n_jobs=None):
         self.threshold = threshold
         self.image_shape = image_shape
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -150,7 +158,8 @@ class MorphologyTransformer(TransformerMixin, BaseEstimator):
             One row per image, the columns of :meth:`get_feature_names_out`.
         """
         check_is_fitted(self)
-        return measure_morphology(validate_images(self, X, reset=False), self.threshold)
+        images = validate_images(self, X, reset=False)
+        return measure_morphology(images, self.threshold, self.n_jobs)
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the measured statistics.
