@@ -1,8 +1,8 @@
 """The labelling page's response times, from a real ``skgalaxy hunt`` server.
 
 ``skgalaxy hunt`` runs as its own process on 5,000 and 50,000 gz1_sdss_64
-galaxies (default hunter: ArcsinhScaler + AHUNTDetector on the images, 10
-queries per round); an HTTP client on the same machine times what the page
+galaxies (default hunter: MorphologyTransformer -> AHUNTDetector, the
+statistics measured on every core, 10 queries per round); an HTTP client on the same machine times what the page
 does: load the round's state, fetch a galaxy's picture, save a label, draw
 the feature map, page through the ranked pool, ask for "more like this" and
 label those in bulk, and "Next round" (teaching on every label so far, then
