@@ -298,21 +298,25 @@ def test_images_are_hunted_on_their_morphology_by_default(small_set):
     assert on_images.n_features_in_ == 16 * 16 * 3  # what it was given
 
 
-def test_n_jobs_measures_the_statistics_in_processes(small_set, monkeypatch):
-    from skgalaxy.anomaly import _ahunt
+def test_each_image_is_measured_once_and_in_n_jobs_processes(small_set, monkeypatch):
+    from skgalaxy.morphology import _memo
 
     X, y = small_set
-    asked = []
+    measured = []
 
-    def measure(images, *args, n_jobs=None):
-        asked.append(n_jobs)
-        return _measure(images, *args, n_jobs=n_jobs)
+    def measure(images, n_jobs=None):
+        measured.append((len(images), n_jobs))
+        return _measure(images, n_jobs=n_jobs)
 
-    _measure = _ahunt.measure_morphology
-    monkeypatch.setattr(_ahunt, "measure_morphology", measure)
+    _measure = _memo.measure_morphology
+    monkeypatch.setattr(_memo, "measure_morphology", measure)
     det = TINY["ahunt"](n_jobs=2).fit(X, y)
-    det.score_samples(X)
-    assert asked == [2, 2]
+    scores = det.score_samples(X)
+    np.testing.assert_array_equal(det.score_samples(X[::-1]), scores[::-1])
+    assert measured == [(len(X), 2)]  # scoring the pool again measures nothing
+    turned = np.rot90(X[:5], 1, axes=(1, 2))
+    det.score_samples(np.concatenate([X[:10], turned]))
+    assert measured[1:] == [(5, 2)]  # only the new images
 
 
 def test_image_input_uses_a_cnn():

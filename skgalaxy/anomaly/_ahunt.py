@@ -22,7 +22,7 @@ from .._device import draw_seed
 from .._images import ImageInputMixin, input_ndim, validate_images
 from .._labels import check_interest, ordered_unique
 from .._training import TrainingNet, check_filters, keep_state_on_error
-from ..morphology import measure_morphology
+from ..morphology._memo import MeasuredStatistics
 from ..nn import rng
 from ..nn.classifier import GalaxyCNN, grow_head
 from ..nn.equivariant import D4CNN
@@ -380,7 +380,9 @@ class AHUNTDetector(
             return self._image_batches(X, reset=reset)
         if self.backbone_ == "morphology":
             images = validate_images(self, X, reset=reset, image_shape=self.image_shape)
-            X = measure_morphology(images, n_jobs=self.n_jobs).astype(np.float32)
+            if not hasattr(self, "_measured"):  # each distinct image measured once
+                self._measured = MeasuredStatistics()
+            X = self._measured(images, n_jobs=self.n_jobs).astype(np.float32)
         else:
             X = validate_data(self, X, reset=reset, dtype=np.float32)
         if reset:
