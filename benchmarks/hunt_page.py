@@ -2,13 +2,14 @@
 
 ``skgalaxy hunt`` runs as its own process on 5,000 and 50,000 gz1_sdss_64
 galaxies (default hunter: MorphologyTransformer -> AHUNTDetector, the
-statistics measured on every core, 10 queries per round); an HTTP client on the same machine times what the page
-does: load the round's state, fetch a galaxy's picture, save a label, draw
-the feature map, page through the ranked pool, ask for "more like this" and
-label those in bulk, and "Next round" (teaching on every label so far, then
-the next queries). Labels are the Galaxy Zoo classes ("merger" or "not
-interesting"). Target: every request but "Next round" within 200 ms, the
-map within 2 s. ``--images`` beyond the set's size repeats it turned by 90°.
+statistics measured on every core, 10 queries per round); an HTTP client on
+the same machine times what the page does: load the round's state, fetch a
+galaxy's picture, save a label, draw the feature map, page through the
+ranked pool, ask for "more like this" and label those in bulk, and "Next
+round" (teaching on every label so far, then the next queries). Labels are
+the Galaxy Zoo classes ("merger" or "not interesting"). Target: every
+request but "Next round" within 200 ms, the map within 2 s. ``--images``
+beyond the set's size repeats it turned by 90°.
 
     python benchmarks/hunt_page.py [--images 5000 50000] [--rounds 3] [--smoke]
 """
