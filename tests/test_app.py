@@ -369,18 +369,23 @@ def test_display_png_stretches_each_band_on_request():
     assert together[..., 0].max() < together[..., 1].max()
 
 
-def test_serve_prepares_the_first_round_and_answers_without_delay(hunt, monkeypatch):
+def test_serve_prepares_the_round_and_map_and_answers_without_delay(hunt, monkeypatch):
     import socket
 
     import uvicorn
 
-    from skgalaxy.app import serve
+    from skgalaxy.app import _views, serve
 
     session, _ = hunt
-    seen = {}
+    seen, projected = {}, []
+    project = _views._view_space
+    monkeypatch.setattr(
+        _views, "_view_space", lambda f: projected.append(1) or project(f)
+    )
 
     def run(server, sockets):
         seen["pending"] = len(session.pending())
+        seen["map_projected"] = len(projected)
         # Accepted connections inherit the option: no ~40 ms Nagle wait.
         option = sockets[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         seen["no_delay"] = bool(option)
@@ -388,4 +393,4 @@ def test_serve_prepares_the_first_round_and_answers_without_delay(hunt, monkeypa
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
     serve(session, open_browser=False)
-    assert seen == {"pending": 4, "no_delay": True}
+    assert seen == {"pending": 4, "map_projected": 1, "no_delay": True}

@@ -233,8 +233,13 @@ def create_app(session, token, hosts=LOOPBACK_HOSTS, *, catalogue=None, link=Non
             .to_dict(orient="records"),
         }
 
-    # serve() computes the first round's state before it announces the page.
-    app.state.round_state = state
+    def prepare():
+        """The round's queries, the scores and the map's projection."""
+        state()
+        views.map()
+
+    # serve() prepares them before it announces the page, which then opens at once.
+    app.state.prepare = prepare
     html = _page()
 
     @app.get("/", response_class=HTMLResponse)
@@ -388,7 +393,7 @@ def serve(
         catalogue=catalogue,
         link=link,
     )
-    app.state.round_state()  # the queries and the scores, so the page opens at once
+    app.state.prepare()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted connections inherit it: without it, Nagle's algorithm holds
