@@ -2,7 +2,8 @@
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them)
 and Selenium. With ``SKGALAXY_SCREENSHOT=path.png`` the test also saves its
-screenshot of the page there (how ``docs/images/hunt_page.png`` was made).
+screenshot of the page there (how ``docs/images/hunt_page.png`` was made), and
+with ``SKGALAXY_MAP_SCREENSHOT`` its map (``docs/images/hunt_map.png``).
 """
 
 import os
@@ -201,6 +202,103 @@ def test_label_by_click_and_keyboard_kill_and_resume(tmp_path, browser):
         assert card_label(browser, 1) == "<b>x</b><script>alert(1)</script>"
         assert len(stored_labels(session)) == 6
         assert time.perf_counter() - started < 60
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+
+
+def browse_indices(driver):
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#browse .card')]"
+        ".map(card => Number(card.dataset.index));"
+    )
+
+
+def test_stretch_zoom_browse_similar_bulk_labels_and_map(tmp_path, browser):
+    from selenium.webdriver.support.ui import Select
+
+    images, _ = small_galaxies(60, size=32)
+    data = tmp_path / "galaxies.npz"
+    np.savez(data, images=images)
+    session = tmp_path / "hunt"
+    server, url = start_hunt(data, session)
+    try:
+        browser.get(url)
+        wait_for(browser, lambda d: len(cards(d)) == 4)
+
+        # The stretch: every picture is fetched again in the one chosen.
+        Select(browser.find_element(By.ID, "stretch")).select_by_value("arcsinh")
+        pictures = "#queries .card img"
+        wait_for(
+            browser,
+            lambda d: all(
+                "stretch=arcsinh" in image.get_attribute("src")
+                for image in d.find_elements(By.CSS_SELECTOR, pictures)
+            ),
+        )
+
+        # Zoom: a click enlarges a galaxy; the slider scales it.
+        browser.find_elements(By.CSS_SELECTOR, pictures)[0].click()
+        dialog = browser.find_element(By.ID, "zoom")
+        wait_for(browser, lambda d: dialog.get_attribute("open") is not None)
+        enlarged = browser.find_element(By.ID, "zoom-image")
+        assert "size=512" in enlarged.get_attribute("src")
+        browser.execute_script(
+            "arguments[0].value = 3; arguments[0].dispatchEvent(new Event('input'));",
+            browser.find_element(By.ID, "zoom-level"),
+        )
+        assert enlarged.value_of_css_property("transform") == "matrix(3, 0, 0, 3, 0, 0)"
+        press(browser, Keys.ESCAPE)
+        wait_for(browser, lambda d: dialog.get_attribute("open") is None)
+
+        # The ranked pool, 40 to a page.
+        browser.find_element(By.CSS_SELECTOR, "#views [data-view='browse']").click()
+        wait_for(browser, lambda d: len(browse_indices(d)) == 40)
+        title = browser.find_element(By.ID, "browse-title")
+        assert title.text == "Ranked pool: 1–40 of 60"
+        first_page = browse_indices(browser)
+        browser.find_element(By.ID, "browse-next").click()
+        wait_for(browser, lambda d: len(browse_indices(d)) == 20)
+        assert title.text == "Ranked pool: 41–60 of 60"
+        assert browser.find_element(By.ID, "browse-next").get_attribute("disabled")
+        assert not set(browse_indices(browser)) & set(first_page)
+
+        # More like this: the galaxy itself, then its 40 nearest.
+        chosen = browse_indices(browser)[0]
+        browser.find_elements(By.CSS_SELECTOR, "#browse .card button")[0].click()
+        like_chosen = f"The 40 galaxies most like #{chosen}"
+        wait_for(browser, lambda d: title.text == like_chosen)
+        wait_for(browser, lambda d: len(browse_indices(d)) == 41)
+        similar = browse_indices(browser)
+        assert similar[0] == chosen and chosen not in similar[1:]
+
+        # Bulk labels: the ticked galaxies, saved at once.
+        for tick in browser.find_elements(By.CSS_SELECTOR, "#browse input")[:3]:
+            tick.click()
+        browser.find_element(By.ID, "bulk-label").send_keys("merger")
+        browser.find_element(By.ID, "bulk-save").click()
+        wait_for(browser, lambda d: len(stored_labels(session)) == 3)
+        assert stored_labels(session) == {i: '"merger"' for i in similar[:3]}
+
+        # The map: a point per galaxy, the labelled ones marked; hovering one
+        # shows it, clicking it shows the galaxies like it.
+        browser.find_element(By.CSS_SELECTOR, "#views [data-view='map']").click()
+        points = "#map circle"
+        wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, points)) == 60)
+        labelled = browser.find_elements(By.CSS_SELECTOR, "#map circle.labelled")
+        assert sorted(int(p.get_attribute("data-index")) for p in labelled) == sorted(
+            similar[:3]
+        )
+        point = labelled[0]
+        index = int(point.get_attribute("data-index"))
+        ActionChains(browser).move_to_element(point).perform()
+        thumb = browser.find_element(By.ID, "map-thumb")
+        wait_for(browser, lambda d: thumb.is_displayed())
+        assert f"image/{index}.png" in thumb.get_attribute("src")
+        screenshot = os.environ.get("SKGALAXY_MAP_SCREENSHOT")
+        browser.save_screenshot(screenshot or str(tmp_path / "map.png"))
+        point.click()
+        wait_for(browser, lambda d: title.text == f"The 40 galaxies most like #{index}")
     finally:
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
