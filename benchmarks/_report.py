@@ -132,6 +132,14 @@ def record(name, title, body):
     print(f"recorded in {path} (listed in {RESULTS.name})")
 
 
+def publish(name, title, body, smoke):
+    """Print a section's ``body``; :func:`record` it unless ``smoke``
+    (a smoke run checks that the script runs and records nothing)."""
+    print(body)
+    if not smoke:
+        record(name, title, body)
+
+
 def parameter(item):
     """``NAME=VALUE`` as ``(name, value)``, the value a Python literal."""
     name, _, value = item.partition("=")
@@ -188,6 +196,4 @@ def run_parts(prefix, runners, images, y, args):
             f"Seeds {list(range(args.seeds))}; median (min-max) over seeds.\n\n"
             + body_of(runs, sizes, args)
         )
-        print(body)
-        if not args.smoke:
-            record(f"{prefix}_{part}", title, body + "\n")
+        publish(f"{prefix}_{part}", title, body + "\n", smoke=args.smoke)

@@ -74,7 +74,7 @@ from _report import (
     load_gz1_morphology,
     markdown_table,
     median_range,
-    record,
+    publish,
 )
 from sklearn.ensemble import IsolationForest
 from sklearn.model_selection import StratifiedKFold
@@ -492,10 +492,8 @@ def personalisation_only(args, seeds, first_epochs, rounds, size, variant, secti
         seeds, rounds, first_epochs, args.smoke, size, variant, args.personal_features
     )
     body = personal_section(rows, n_normal, n_each, rounds, size, seeds)
-    print(body)
-    if not args.smoke:
-        title = f"AHUNTDetector{described(variant)}: personalisation"
-        record(section or "ahunt_personalisation", title, body)
+    title = f"AHUNTDetector{described(variant)}: personalisation"
+    publish(section or "ahunt_personalisation", title, body, smoke=args.smoke)
 
 
 def described(variant):
@@ -732,10 +730,8 @@ def main():
         "and both protocols, of each seed's median round):\n\n"
         + markdown_table(["method", "seconds per round"], time_rows)
     )
-    print(body)
-    if not args.smoke:
-        title = f"AHUNTDetector{described(variant)}: simulated hunts{scope(args)}"
-        record(stem, title, body)
+    title = f"AHUNTDetector{described(variant)}: simulated hunts{scope(args)}"
+    publish(stem, title, body, smoke=args.smoke)
 
 
 if __name__ == "__main__":

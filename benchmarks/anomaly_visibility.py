@@ -23,7 +23,7 @@ float images in [0, 1] that a labeller sees and the models get):
 import argparse
 
 import numpy as np
-from _report import markdown_table, median_range, record
+from _report import markdown_table, median_range, publish
 
 from skgalaxy.datasets import ANOMALY_TYPES, make_galaxies
 
@@ -101,9 +101,12 @@ def main():
             rows,
         )
     )
-    print(body)
-    if not args.smoke:
-        record("anomaly_visibility", "How visible are make_galaxies' anomalies?", body)
+    publish(
+        "anomaly_visibility",
+        "How visible are make_galaxies' anomalies?",
+        body,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":

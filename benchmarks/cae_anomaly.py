@@ -29,7 +29,7 @@ import argparse
 import time
 
 import numpy as np
-from _report import load_gz1_morphology, markdown_table, median_range, record
+from _report import load_gz1_morphology, markdown_table, median_range, publish
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -279,11 +279,12 @@ def main():
             synthetic_rows,
         )
     )
-    print(body)
-    if not args.smoke:
-        record(
-            "cae_anomaly", "CAEAnomalyDetector: mergers and synthetic anomalies", body
-        )
+    publish(
+        "cae_anomaly",
+        "CAEAnomalyDetector: mergers and synthetic anomalies",
+        body,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":

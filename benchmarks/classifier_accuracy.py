@@ -31,7 +31,7 @@ from _report import (
     markdown_table,
     median_range,
     parameters,
-    record,
+    publish,
 )
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 from sklearn.model_selection import train_test_split
@@ -227,13 +227,12 @@ def main():
     )
     if not params:
         body += f"\nWhat differs between the rows:\n\n{differences(budget)}\n"
-    print(body)
-    if not args.smoke:
-        record(
-            "classifier_accuracy",
-            "GalaxyCNNClassifier on real SDSS galaxies (gz1_sdss_64, 4 classes)",
-            body,
-        )
+    publish(
+        "classifier_accuracy",
+        "GalaxyCNNClassifier on real SDSS galaxies (gz1_sdss_64, 4 classes)",
+        body,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import statistics
 import time
 
 import torch
-from _report import markdown_table, matmul_peak, median_range, record
+from _report import markdown_table, matmul_peak, median_range, publish
 
 from skgalaxy import ArcsinhScaler, GalaxyCNNClassifier
 from skgalaxy._loaders import batch_loader
@@ -250,13 +250,12 @@ def main():
         f"pass {flops / 1e6:.1f} MFLOP/image; training counted as 3x forward.\n\n"
         f"{table}\n"
     )
-    print(body)
-    if not args.smoke:
-        record(
-            "classifier_speed",
-            "GalaxyCNNClassifier speed (same model, data, batch 64)",
-            body,
-        )
+    publish(
+        "classifier_speed",
+        "GalaxyCNNClassifier speed (same model, data, batch 64)",
+        body,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":

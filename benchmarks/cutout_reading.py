@@ -150,7 +150,7 @@ def main():
     if args.score:
         return score_files(args.score)
 
-    from _report import load_gz1_morphology, markdown_table, record
+    from _report import load_gz1_morphology, markdown_table, publish
 
     images, _ = load_gz1_morphology()
     n_read, repeats = (300, 1) if args.smoke else (len(images), 3)
@@ -185,9 +185,12 @@ def main():
             [survey],
         )
     )
-    print(body)
-    if not args.smoke:
-        record("cutout_reading", "Cutout files read lazily (PNG, FITS, HDF5)", body)
+    publish(
+        "cutout_reading",
+        "Cutout files read lazily (PNG, FITS, HDF5)",
+        body,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":

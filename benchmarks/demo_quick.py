@@ -13,7 +13,7 @@ import re
 import sys
 import tempfile
 
-from _report import markdown_table, median_range, record, timed_run
+from _report import markdown_table, median_range, publish, timed_run
 
 #: (row of the table, regular expression over the demo's summary, target).
 FIGURES = [
@@ -74,9 +74,7 @@ def main():
         "stars, lenses), scored with the demo's held-out normal images.\n\n"
         + markdown_table(["measure", "median (min-max)", "target (#15)"], rows)
     )
-    print(body)
-    if not args.smoke:
-        record("demo_quick", "skgalaxy demo --quick", body + "\n")
+    publish("demo_quick", "skgalaxy demo --quick", body + "\n", smoke=args.smoke)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-from _report import load_gz1_morphology, markdown_table, record
+from _report import load_gz1_morphology, markdown_table, publish
 from sklearn.pipeline import make_pipeline
 
 from skgalaxy import (
@@ -107,9 +107,9 @@ def main():
         "seconds are medians of 3 after one untimed round.\n\n"
         + markdown_table(header, rows)
     )
-    print(body)
-    if not args.smoke:
-        record("fit_times", "Default fit times and model file sizes", body)
+    publish(
+        "fit_times", "Default fit times and model file sizes", body, smoke=args.smoke
+    )
 
 
 if __name__ == "__main__":

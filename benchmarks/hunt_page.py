@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from _report import load_gz1_morphology, markdown_table, record
+from _report import load_gz1_morphology, markdown_table, publish
 
 
 def start_server(data, session):
@@ -149,8 +149,7 @@ def main():
         rows = [[title, *percentiles(times[name])] for name, title in ROWS.items()]
         parts.append(
             f"{n:,} galaxies: ready to serve {start_s:.0f} s after launch, the "
-            "first fit included.\n\n"
-            + markdown_table(HEADER, rows)
+            "first fit included.\n\n" + markdown_table(HEADER, rows)
         )
     body = (
         "`skgalaxy hunt` on gz1_sdss_64 galaxies (64x64, no labels at the start), "
@@ -158,9 +157,7 @@ def main():
         "milliseconds per request (target: within 200 ms but for Next round, "
         "the map within 2 s).\n\n" + "\n\n".join(parts)
     )
-    print(body)
-    if not args.smoke:
-        record("hunt_page", "The labelling page's response times", body)
+    publish("hunt_page", "The labelling page's response times", body, smoke=args.smoke)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from _report import load_gz1_morphology, markdown_table, median_range, record
+from _report import load_gz1_morphology, markdown_table, median_range, publish
 from ahunt_hunt import INTEREST, N_INITIAL, PROTOCOLS
 from sklearn.ensemble import IsolationForest
 
@@ -152,9 +152,12 @@ def main():
         "every estimator at its defaults; the FlowVAE fitted per seed in "
         f"{median_range(fit_seconds, '.0f')} s.\n\n" + "\n\n".join(sections)
     )
-    print(body)
-    if not args.smoke:
-        record("hunt_routes", "The default hunting routes on real mergers", body)
+    publish(
+        "hunt_routes",
+        "The default hunting routes on real mergers",
+        body,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":

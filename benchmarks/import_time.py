@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _report import markdown_table, record
+from _report import markdown_table, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ["skgalaxy", "skgalaxy.metrics", "skgalaxy.datasets", "skgalaxy.anomaly"]
@@ -72,9 +72,7 @@ def main():
         f"Cumulative import time in a fresh interpreter, {repeats} runs each.\n\n"
         + markdown_table(header, rows)
     )
-    print(body)
-    if not args.smoke:
-        record("import_time", "Import time", body)
+    publish("import_time", "Import time", body, smoke=args.smoke)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ python benchmarks/make_galaxies_speed.py [--repeats 3] [--smoke]
 import argparse
 import time
 
-from _report import markdown_table, median_range, record
+from _report import markdown_table, median_range, publish
 
 from skgalaxy.datasets import make_galaxies
 
@@ -34,11 +34,12 @@ def main():
         ["images", "anomaly_fraction", "seconds, median (min-max)", "images/s"], rows
     )
     body = f"{repeats} seeds per size, one after the other.\n\n{table}\n"
-    print(body)
-    if not args.smoke:
-        record(
-            "make_galaxies_speed", "make_galaxies rendering speed (64x64x3 uint8)", body
-        )
+    publish(
+        "make_galaxies_speed",
+        "make_galaxies rendering speed (64x64x3 uint8)",
+        body,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":

@@ -174,7 +174,7 @@ def main():
     args = parser.parse_args()
     if args.write_reference:
         return write_reference(args.write_reference)
-    from _report import markdown_table, median_range, record
+    from _report import markdown_table, median_range, publish
     from sklearn.metrics import roc_auc_score
 
     n = 120 if args.smoke else args.n
@@ -229,9 +229,12 @@ def main():
         + "\n\nMergers, one statistic as the score (ROC AUC):\n\n"
         + markdown_table(["statistic", "MorphologyTransformer", "statmorph"], alone)
     )
-    print(body)
-    if not args.smoke:
-        record("morphology_statmorph", "Morphology statistics against statmorph", body)
+    publish(
+        "morphology_statmorph",
+        "Morphology statistics against statmorph",
+        body,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":

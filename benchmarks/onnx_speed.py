@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _report import load_gz1_morphology, markdown_table, median_range, record
+from _report import load_gz1_morphology, markdown_table, median_range, publish
 from sklearn.pipeline import make_pipeline
 
 from skgalaxy import ArcsinhScaler, CAEAnomalyDetector, GalaxyCNNClassifier
@@ -103,9 +103,7 @@ def main():
             rows,
         )
     )
-    print(body)
-    if not args.smoke:
-        record("onnx_speed", "onnxruntime vs torch inference", body)
+    publish("onnx_speed", "onnxruntime vs torch inference", body, smoke=args.smoke)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def main():
     if args.mode:
         return run_mode(args.mode, args.folder)
 
-    from _report import markdown_table, record
+    from _report import markdown_table, publish
 
     n_images = 3000 if args.smoke else args.images
     rows = []
@@ -147,9 +147,12 @@ def main():
             rows,
         )
     )
-    print(body)
-    if not args.smoke:
-        record("survey_scoring", "Survey-size scoring (CAE, HDF5, dask)", body)
+    publish(
+        "survey_scoring",
+        "Survey-size scoring (CAE, HDF5, dask)",
+        body,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import argparse
 import time
 
 import numpy as np
-from _report import markdown_table, median_range, record
+from _report import markdown_table, median_range, publish
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from sklearn.pipeline import make_pipeline
@@ -136,13 +136,12 @@ def main():
         "GalaxyCNNClassifier confusion matrix, test sets of all seeds summed:"
         f"\n\n{matrix}\n"
     )
-    print(body)
-    if not args.smoke:
-        record(
-            "synthetic_galaxies",
-            "make_galaxies: is it neither trivial nor noise?",
-            body,
-        )
+    publish(
+        "synthetic_galaxies",
+        "make_galaxies: is it neither trivial nor noise?",
+        body,
+        smoke=args.smoke,
+    )
 
 
 if __name__ == "__main__":

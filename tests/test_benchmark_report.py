@@ -38,6 +38,21 @@ def test_a_set_run_is_printed_not_recorded(tmp_path, monkeypatch, capsys):
     assert "not recorded" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("smoke", [True, False])
+def test_a_section_is_printed_and_recorded_unless_smoke(
+    tmp_path, monkeypatch, capsys, smoke
+):
+    monkeypatch.setattr(sys, "argv", ["demo.py"])
+    monkeypatch.setattr(_report, "SECTIONS", tmp_path)
+    monkeypatch.setattr(_report, "machine", lambda: "a test machine")
+    _report.publish("demo", "A demo", "the body", smoke=smoke)
+    assert "the body" in capsys.readouterr().out
+    recorded = tmp_path / "demo.md"
+    assert recorded.exists() is not smoke
+    if not smoke:
+        assert "## A demo" in recorded.read_text()
+
+
 def test_the_machine_line_names_the_cpu_and_its_measured_matmul_rate(
     tmp_path, monkeypatch
 ):
