@@ -4,6 +4,7 @@ import warnings
 from numbers import Real
 
 import numpy as np
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -126,20 +127,46 @@ class FeatureDetectorMixin(OutlierScoresMixin):
     """The fit/score shape of detectors on a plain feature matrix.
 
     Subclasses implement ``_fit_features(X)`` (fit on validated features)
-    and ``_scores(X)`` (higher = more normal); their ``fit`` returns
-    ``self._fit_validated(X)`` and their ``score_samples`` returns
-    ``self._validated_scores(X)``.
+    and ``_scores(X)`` (higher = more normal), and say in their docstring
+    what the score is.
     """
 
     _FLOAT_DTYPES = [np.float64, np.float32]
 
-    def _fit_validated(self, X):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the detector on training samples, mostly normal; set ``offset_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training samples.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted detector.
+        """
         X = validate_data(self, X, dtype=self._FLOAT_DTYPES)
         self._fit_features(X)
         self._set_offset(self._scores(X))
         return self
 
-    def _validated_scores(self, X):
+    def score_samples(self, X):
+        """Score each sample under the fitted model (see the class description).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Higher = more normal.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=self._FLOAT_DTYPES)
         return self._scores(X)

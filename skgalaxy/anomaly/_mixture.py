@@ -2,7 +2,7 @@
 
 from numbers import Integral, Real
 
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -107,24 +107,6 @@ class GaussianMixtureDetector(FeatureDetectorMixin, OutlierMixin, BaseEstimator)
         self.contamination = contamination
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Fit the mixture to the training samples and set ``offset_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training samples, mostly normal.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : GaussianMixtureDetector
-            The fitted detector.
-        """
-        return self._fit_validated(X)
-
     def _fit_features(self, X):
         self.n_components_ = capped_at_samples(
             "n_components", self.n_components, len(X)
@@ -139,18 +121,3 @@ class GaussianMixtureDetector(FeatureDetectorMixin, OutlierMixin, BaseEstimator)
 
     def _scores(self, X):
         return self.mixture_.score_samples(X)
-
-    def score_samples(self, X):
-        """Return the log-density of each sample under the mixture.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            Higher = more normal.
-        """
-        return self._validated_scores(X)

@@ -3,7 +3,7 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -99,24 +99,6 @@ class KNeighborsDetector(FeatureDetectorMixin, OutlierMixin, BaseEstimator):
         self.contamination = contamination
         self.algorithm = algorithm
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Keep the training samples for the neighbour search.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training samples.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : KNeighborsDetector
-            The fitted detector.
-        """
-        return self._fit_validated(X)
-
     def _fit_features(self, X):
         _check_distances_fit(X)
         self.n_neighbors_ = capped_at_samples("n_neighbors", self.n_neighbors, len(X))
@@ -128,18 +110,3 @@ class KNeighborsDetector(FeatureDetectorMixin, OutlierMixin, BaseEstimator):
         _check_distances_fit(X)
         distances, _ = self.neighbors_.kneighbors(X)
         return -distances.mean(axis=1)
-
-    def score_samples(self, X):
-        """Return minus the mean distance to the nearest training samples.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            Higher = more normal.
-        """
-        return self._validated_scores(X)
