@@ -319,15 +319,20 @@ def test_each_image_is_measured_once_and_in_n_jobs_processes(small_set, monkeypa
     assert measured[1:] == [(5, 2)]  # only the new images
 
 
-def test_image_input_uses_a_cnn():
-    data = make_galaxies(
-        60,
+def two_classes_and(anomalies, n, fraction):
+    """``make_galaxies`` of two 16 px classes, ``fraction`` of them anomalies."""
+    return make_galaxies(
+        n,
         image_size=16,
         classes=["round_smooth", "edge_on_with_bulge"],
-        anomalies=["satellite_trail"],
-        anomaly_fraction=0.2,
+        anomalies=anomalies,
+        anomaly_fraction=fraction,
         random_state=0,
     )
+
+
+def test_image_input_uses_a_cnn():
+    data = two_classes_and(["satellite_trail"], 60, 0.2)
     is_anomaly = data.is_anomaly.astype(bool)
     y = data.target_names[data.target].astype(object)
     y[is_anomaly] = None
@@ -343,14 +348,7 @@ def test_image_input_uses_a_cnn():
 
 
 def test_pipeline_on_vae_embeddings_and_the_loop_through_it():
-    data = make_galaxies(
-        80,
-        image_size=16,
-        classes=["round_smooth", "edge_on_with_bulge"],
-        anomalies=["saturated_star"],
-        anomaly_fraction=0.1,
-        random_state=0,
-    )
+    data = two_classes_and(["saturated_star"], 80, 0.1)
     truth = np.where(
         data.is_anomaly.astype(bool), "star", data.target_names[data.target]
     ).astype(object)

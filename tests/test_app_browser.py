@@ -6,6 +6,7 @@ screenshot of the page there (how ``docs/images/hunt_page.png`` was made), and
 with ``SKGALAXY_MAP_SCREENSHOT`` its map (``docs/images/hunt_map.png``).
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -85,6 +86,25 @@ def start_hunt(data, session):
     raise AssertionError(f"the server did not start (exit {process.returncode})")
 
 
+@contextlib.contextmanager
+def running_hunt(data, session):
+    """The URL of a `skgalaxy hunt` server, killed at the end (no clean-up)."""
+    server, url = start_hunt(data, session)
+    try:
+        yield url
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+
+
+def galaxies_file(tmp_path, n):
+    """An .npz of ``n`` small 32 px galaxies in ``tmp_path``."""
+    images, _ = small_galaxies(n, size=32)
+    data = tmp_path / "galaxies.npz"
+    np.savez(data, images=images)
+    return data
+
+
 def stored_labels(session):
     """The latest label of every sample, read straight from the session's store."""
     with sqlite3.connect(session / "session.sqlite") as db:
@@ -127,12 +147,8 @@ def press(driver, *keys):
 
 
 def test_label_by_click_and_keyboard_kill_and_resume(tmp_path, browser):
-    images, _ = small_galaxies(40, size=32)
-    data = tmp_path / "galaxies.npz"
-    np.savez(data, images=images)
-    session = tmp_path / "hunt1"
-    server, url = start_hunt(data, session)
-    try:
+    data, session = galaxies_file(tmp_path, 40), tmp_path / "hunt1"
+    with running_hunt(data, session) as url:
         browser.get(url)
         wait_for(browser, lambda d: len(cards(d)) == 4)
         shown = shown_indices(browser)
@@ -185,12 +201,8 @@ def test_label_by_click_and_keyboard_kill_and_resume(tmp_path, browser):
         assert (
             stored_labels(session)[second[1]] == '"<b>x</b><script>alert(1)</script>"'
         )
-    finally:
-        server.send_signal(signal.SIGKILL)  # no chance to clean up
-        server.wait(timeout=30)
 
-    server, url = start_hunt(data, session)
-    try:
+    with running_hunt(data, session) as url:
         started = time.perf_counter()
         browser.get(url)
         wait_for(
@@ -202,9 +214,6 @@ def test_label_by_click_and_keyboard_kill_and_resume(tmp_path, browser):
         assert card_label(browser, 1) == "<b>x</b><script>alert(1)</script>"
         assert len(stored_labels(session)) == 6
         assert time.perf_counter() - started < 60
-    finally:
-        server.send_signal(signal.SIGKILL)
-        server.wait(timeout=30)
 
 
 def browse_indices(driver):
@@ -217,12 +226,8 @@ def browse_indices(driver):
 def test_stretch_zoom_browse_similar_bulk_labels_and_map(tmp_path, browser):
     from selenium.webdriver.support.ui import Select
 
-    images, _ = small_galaxies(60, size=32)
-    data = tmp_path / "galaxies.npz"
-    np.savez(data, images=images)
-    session = tmp_path / "hunt"
-    server, url = start_hunt(data, session)
-    try:
+    data, session = galaxies_file(tmp_path, 60), tmp_path / "hunt"
+    with running_hunt(data, session) as url:
         browser.get(url)
         wait_for(browser, lambda d: len(cards(d)) == 4)
 
@@ -299,6 +304,3 @@ def test_stretch_zoom_browse_similar_bulk_labels_and_map(tmp_path, browser):
         browser.save_screenshot(screenshot or str(tmp_path / "map.png"))
         point.click()
         wait_for(browser, lambda d: title.text == f"The 40 galaxies most like #{index}")
-    finally:
-        server.send_signal(signal.SIGKILL)
-        server.wait(timeout=30)

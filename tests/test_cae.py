@@ -6,13 +6,12 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from conftest import TINY
+from conftest import TINY, small_galaxies
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
 from skgalaxy import ArcsinhScaler, CAEAnomalyDetector
-from skgalaxy.datasets import make_galaxies
 
 #: The shared tiny CAE, trained longer (the planted-trail test needs it).
 small_cae = partial(TINY["cae"], max_epochs=25, batch_size=32, lr=5e-3, random_state=1)
@@ -22,26 +21,13 @@ MEASURES = ["combined", "latent", "smoothed", "mse"]
 @pytest.fixture(scope="module")
 def normal():
     """Normal galaxies of two classes, 16x16, scaled to [0, 1]."""
-    data = make_galaxies(
-        384,
-        image_size=16,
-        classes=["round_smooth", "edge_on_with_bulge"],
-        random_state=0,
-        as_float=True,
-    )
-    return data.images
+    return small_galaxies(384, seed=0, as_float=True)[0]
 
 
 @pytest.fixture(scope="module")
 def planted(normal):
     """Held-out normal galaxies and the same galaxies with a bright streak."""
-    test = make_galaxies(
-        40,
-        image_size=16,
-        classes=["round_smooth", "edge_on_with_bulge"],
-        random_state=1,
-        as_float=True,
-    ).images
+    test = small_galaxies(40, seed=1, as_float=True)[0]
     anomalies = test.copy()
     rows = np.arange(16)
     anomalies[:, rows, (rows + 3) % 16, :] = 1.0  # a diagonal satellite trail

@@ -36,21 +36,14 @@ def test_unknown_option_exits_non_zero():
     assert exc.value.code == 2
 
 
-def test_demo_on_a_npz_file(tmp_path, capsys):
-    rng = np.random.default_rng(0)
-    path = tmp_path / "cutouts.npz"
-    np.savez(
-        path,
-        images=rng.integers(0, 255, (40, 16, 16, 3), dtype=np.uint8),
-        labels=np.repeat([0, 1], 20),
-        class_names=np.array(["a", "b"]),
-    )
+def test_demo_on_a_npz_file(tmp_path, capsys, cutouts):
+    path = cutouts
     assert (
         main(["demo", "--data", str(path), "--out", str(tmp_path / "r"), "--quick"])
         == 0
     )
     out = capsys.readouterr().out
-    assert "40 images" in out and "ArcsinhScaler" in out
+    assert "30 images" in out and "ArcsinhScaler" in out
     assert "test accuracy" in out and "confusion matrix" in out
     assert (tmp_path / "r" / "examples.png").is_file()
     assert (tmp_path / "r" / "confusion_matrix.png").is_file()
@@ -112,11 +105,29 @@ def cutouts(tmp_path):
         ("ahunt", ["index", "score_samples", "anomaly_score", "outlier"]),
         ("vae", ["index", *[f"flowvaetransformer{i}" for i in range(16)]]),
         ("contrastive", ["index", *[f"contrastivetransformer{i}" for i in range(256)]]),
-        ("morphology", ["index", "asymmetry", "outer_asymmetry", "shape_asymmetry",
-                        "concentration", "smoothness", "gini", "m20", "gini_m20_merger",
-                        "gini_m20_bulge", "multimode", "intensity", "deviation",
-                        "ellipticity", "log_half_light_radius", "second_peak",
-                        "colour_0_1", "colour_1_2"]),
+        (
+            "morphology",
+            [
+                "index",
+                "asymmetry",
+                "outer_asymmetry",
+                "shape_asymmetry",
+                "concentration",
+                "smoothness",
+                "gini",
+                "m20",
+                "gini_m20_merger",
+                "gini_m20_bulge",
+                "multimode",
+                "intensity",
+                "deviation",
+                "ellipticity",
+                "log_half_light_radius",
+                "second_peak",
+                "colour_0_1",
+                "colour_1_2",
+            ],
+        ),
     ],
 )
 def test_train_then_predict(cutouts, tmp_path, capsys, model, columns):
